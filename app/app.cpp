@@ -1,0 +1,137 @@
+#include "app/app.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/log.hpp"
+#include "files/file_service.hpp"
+#include "git/git_service.hpp"
+#include "interpreter/interpreter_service.hpp"
+#include "ports/port_registry.hpp"
+#include "process/process_registry.hpp"
+#include "process/reaper.hpp"
+#include "server/connection.hpp"
+#include "server/listener.hpp"
+#include "session/session_manager.hpp"
+
+namespace sbx {
+
+app::app(config cfg)
+    : cfg_(std::move(cfg)), blocking_(static_cast<std::size_t>(cfg_.blocking_threads)) {
+  reaper_ = std::make_unique<process::reaper>(io_);
+  rt_ = std::make_unique<runtime>(runtime{cfg_, io_, blocking_, *reaper_});
+  sessions_ = std::make_unique<session_manager>(*rt_);
+  processes_ = std::make_unique<process_registry>(*rt_, *sessions_);
+  files_ = std::make_unique<file_service>(*rt_, *sessions_);
+  ports_ = std::make_unique<port_registry>(*rt_);
+  git_ = std::make_unique<git_service>(*rt_, *sessions_);
+  interpreter_ = std::make_unique<interpreter_service>(*rt_);
+}
+
+app::~app() {
+  blocking_.join();
+  listener_.reset();
+  interpreter_.reset();
+  git_.reset();
+  ports_.reset();
+  files_.reset();
+  processes_.reset();
+  sessions_.reset();
+}
+
+void app::run_blocking(http::responder done, std::function<http::response()> fn) {
+  boost::asio::post(blocking_, [done = std::move(done), fn = std::move(fn)] {
+    try {
+      done(fn());
+    } catch (const std::exception& e) {
+      done(make_error(codes::internal_error, e.what()));
+    }
+  });
+}
+
+void app::request_finished() {
+  if (--inflight_ == 0 && shutting_down_)
+    boost::asio::post(io_, [this] { finish_shutdown(); });
+}
+
+void app::add_connection(http::connection* c) {
+  std::lock_guard lock(connections_mutex_);
+  connections_.insert(c);
+}
+
+void app::remove_connection(http::connection* c) {
+  std::lock_guard lock(connections_mutex_);
+  connections_.erase(c);
+}
+
+int app::run() {
+  // Orphans of user commands are re-parented to us, so the reaper sees them.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  std::error_code ec;
+  std::filesystem::create_directories(cfg_.workspace, ec);
+  if (ec)
+    log::warn("could not create workspace", {{"path", cfg_.workspace}, {"error", ec.message()}});
+
+  listener_ = std::make_shared<http::listener>(*this);
+  auto port = listener_->open(cfg_.bind, cfg_.port);
+  if (!port) {
+    log::error("cannot listen", {{"bind", cfg_.bind}, {"port", cfg_.port},
+                                 {"error", port.error().message}});
+    return 1;
+  }
+  bound_port_ = *port;
+  listener_->start();
+  log::info("listening", {{"bind", cfg_.bind}, {"port", bound_port_},
+                          {"version", cfg_.sandbox_version}, {"pid", ::getpid()}});
+
+  boost::asio::signal_set signals(io_, SIGTERM, SIGINT);
+  signals.async_wait([this](const boost::system::error_code& e, int sig) {
+    if (!e) begin_shutdown(sig);
+  });
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < cfg_.io_threads; ++i) threads.emplace_back([this] { io_.run(); });
+  io_.run();
+  for (auto& t : threads) t.join();
+  log::info("stopped");
+  log::flush();
+  return 0;
+}
+
+void app::begin_shutdown(int sig) {
+  if (shutting_down_.exchange(true)) return;
+  log::info("shutting down", {{"signal", sig}, {"inflight", inflight_.load()}});
+  listener_->stop();
+  {
+    std::lock_guard lock(connections_mutex_);
+    for (auto* c : connections_) c->shutdown();
+  }
+  if (inflight_ == 0) {
+    finish_shutdown();
+    return;
+  }
+  auto timer = std::make_shared<boost::asio::steady_timer>(
+      io_, std::chrono::milliseconds(cfg_.shutdown_grace_ms));
+  timer->async_wait([this, timer](const boost::system::error_code&) { finish_shutdown(); });
+}
+
+void app::finish_shutdown() {
+  if (finished_.exchange(true)) return;
+  interpreter_->shutdown();
+  git_->shutdown();
+  processes_->shutdown();
+  sessions_->shutdown();
+  ports_->shutdown();
+  files_->shutdown();
+  io_.stop();
+}
+
+}  // namespace sbx

@@ -1,0 +1,93 @@
+#pragma once
+// The daemon: owns the I/O context, the blocking pool, the reaper, every
+// service and the listener, and the one shutdown path.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "core/config.hpp"
+#include "core/runtime.hpp"
+#include "server/http_types.hpp"
+
+namespace sbx {
+
+namespace process {
+class reaper;
+}
+namespace http {
+class listener;
+class connection;
+}
+class session_manager;
+class process_registry;
+class file_service;
+class port_registry;
+class git_service;
+class interpreter_service;
+
+class app {
+ public:
+  explicit app(config cfg);
+  ~app();
+  app(const app&) = delete;
+  app& operator=(const app&) = delete;
+
+  // Listens, serves until SIGTERM/SIGINT, shuts down. Returns the exit code.
+  int run();
+
+  const config& cfg() const { return cfg_; }
+  boost::asio::io_context& io() { return io_; }
+  runtime& rt() { return *rt_; }
+  int bound_port() const { return bound_port_; }
+
+  session_manager& sessions() { return *sessions_; }
+  process_registry& processes() { return *processes_; }
+  file_service& files() { return *files_; }
+  port_registry& ports() { return *ports_; }
+  git_service& git() { return *git_; }
+  interpreter_service& interpreter() { return *interpreter_; }
+
+  // Runs fn on the blocking pool (file I/O, directory walks) and answers with
+  // its response. Exceptions become a 500 INTERNAL_ERROR.
+  void run_blocking(http::responder done, std::function<http::response()> fn);
+
+  // In-flight request accounting for graceful shutdown.
+  void request_started() { ++inflight_; }
+  void request_finished();
+  bool shutting_down() const { return shutting_down_; }
+
+  // Live connections, so shutdown can close idle ones.
+  void add_connection(http::connection* c);
+  void remove_connection(http::connection* c);
+
+ private:
+  void begin_shutdown(int sig);
+  void finish_shutdown();
+
+  config cfg_;
+  boost::asio::io_context io_;
+  boost::asio::thread_pool blocking_;
+  std::unique_ptr<process::reaper> reaper_;
+  std::unique_ptr<runtime> rt_;
+  std::unique_ptr<session_manager> sessions_;
+  std::unique_ptr<process_registry> processes_;
+  std::unique_ptr<file_service> files_;
+  std::unique_ptr<port_registry> ports_;
+  std::unique_ptr<git_service> git_;
+  std::unique_ptr<interpreter_service> interpreter_;
+  std::shared_ptr<http::listener> listener_;
+  int bound_port_ = 0;
+
+  std::atomic<int> inflight_{0};
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> finished_{false};
+  std::mutex connections_mutex_;
+  std::unordered_set<http::connection*> connections_;
+};
+
+}  // namespace sbx

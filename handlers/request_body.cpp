@@ -1,0 +1,115 @@
+#include "handlers/request_body.hpp"
+
+#include "core/clock.hpp"
+
+namespace sbx::handlers {
+
+result<nlohmann::json> parse_body(const http::request& req) {
+  auto parse_error = [](std::string why) {
+    return make_error(codes::validation_failed, "Failed to parse request body: " + why,
+                      {{"validationErrors", nlohmann::json::array({{{"field", "body"},
+                                                                    {"message", why},
+                                                                    {"code", "INVALID_JSON"}}})}});
+  };
+  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos)
+    return parse_error("request body is empty (expected a JSON object)");
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return parse_error("request body is not valid JSON");
+  if (!body.is_object()) return parse_error("request body must be a JSON object");
+  return body;
+}
+
+const nlohmann::json* fields::raw(std::string_view name) const {
+  auto it = obj_.find(name);
+  if (it == obj_.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+void fields::fail(std::string_view name, std::string problem) {
+  if (!error_) error_ = field_error(name, std::move(problem));
+}
+
+std::optional<std::string> fields::str(std::string_view name) {
+  const auto* v = raw(name);
+  if (!v) return std::nullopt;
+  if (!v->is_string()) {
+    fail(name, "must be a string");
+    return std::nullopt;
+  }
+  return v->get<std::string>();
+}
+
+std::string fields::required_str(std::string_view name) {
+  if (!raw(name)) {
+    fail(name, "is required");
+    return {};
+  }
+  return str(name).value_or(std::string());
+}
+
+std::optional<bool> fields::boolean(std::string_view name) {
+  const auto* v = raw(name);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean()) {
+    fail(name, "must be a boolean");
+    return std::nullopt;
+  }
+  return v->get<bool>();
+}
+
+std::optional<std::int64_t> fields::integer(std::string_view name) {
+  const auto* v = raw(name);
+  if (!v) return std::nullopt;
+  if (v->is_number_integer()) return v->get<std::int64_t>();
+  if (v->is_number_float()) {
+    double d = v->get<double>();
+    if (d == static_cast<double>(static_cast<std::int64_t>(d))) return static_cast<std::int64_t>(d);
+  }
+  fail(name, "must be an integer");
+  return std::nullopt;
+}
+
+std::optional<std::map<std::string, std::string>> fields::string_map(std::string_view name) {
+  const auto* v = raw(name);
+  if (!v) return std::nullopt;
+  if (!v->is_object()) {
+    fail(name, "must be an object of strings");
+    return std::nullopt;
+  }
+  std::map<std::string, std::string> out;
+  for (auto it = v->begin(); it != v->end(); ++it) {
+    if (it->is_string()) {
+      out[it.key()] = it->get<std::string>();
+    } else if (it->is_number() || it->is_boolean()) {
+      out[it.key()] = it->dump();
+    } else if (!it->is_null()) {
+      fail(name, "value of '" + it.key() + "' must be a string");
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+std::string resolve_session_id(const http::request& req, const std::optional<std::string>& body_id,
+                               bool use_request_context) {
+  if (body_id && !body_id->empty()) return *body_id;
+  if (use_request_context) {
+    if (auto auth = req.header("Authorization"); auth && auth->size() > 7 &&
+                                                 auth->substr(0, 7) == "Bearer ")
+      return std::string(auth->substr(7));
+    if (auto h = req.header("X-Session-Id"); h && !h->empty()) return std::string(*h);
+    if (auto q = req.query_param("session"); q && !q->empty()) return *q;
+    if (auto q = req.query_param("sessionId"); q && !q->empty()) return *q;
+  }
+  return "default";
+}
+
+nlohmann::json success(nlohmann::json fields) {
+  nlohmann::json body = {{"success", true}};
+  if (fields.is_object())
+    for (auto it = fields.begin(); it != fields.end(); ++it) body[it.key()] = it.value();
+  body["timestamp"] = iso_now();
+  return body;
+}
+
+}  // namespace sbx::handlers

@@ -1,0 +1,513 @@
+#!/usr/bin/python3
+"""sandboxd Python code-interpreter executor.
+
+One process per code context.  Protocol (line-delimited JSON, UTF-8):
+
+  fd 3  <- commands from the daemon
+           {"type":"configure","cwd":"/dir","env":{"K":"V"}}
+           {"type":"execute","id":"<id>","code":"<source>"}
+           {"type":"shutdown"}            (EOF on fd 3 also exits 0)
+  fd 4  -> events to the daemon
+           {"type":"ready","language":"python","pid":N}
+           {"type":"configured"} | {"type":"configured","error":"..."}
+           {"type":"result","id":..,"data":{mime: value},"metadata":{..}}
+           {"type":"error","id":..,"ename":..,"evalue":..,"traceback":[..]}
+           {"type":"done","id":..,"success":bool,"execution_count":N}
+
+fd 1 / fd 2 stay the user's stdout / stderr (write-through, so every print is
+in the pipe as soon as it returns).  SIGINT during a run raises
+KeyboardInterrupt in the user code; SIGINT while idle is ignored.
+
+Run with Debian's /usr/bin/python3 (IPython, numpy, pandas, matplotlib).
+"""
+
+import os
+
+# Must happen before anything can import matplotlib.
+os.environ["MPLBACKEND"] = "Agg"
+
+import base64
+import io
+import json
+import math
+import re
+import signal
+import sys
+import threading
+import traceback
+import warnings
+
+CMD_FD = 3
+EVT_FD = 4
+
+# Keep the protocol fds out of subprocesses started by user code
+# (subprocess closes them anyway; os.system / os.exec* would not).
+for _fd in (CMD_FD, EVT_FD):
+    try:
+        os.set_inheritable(_fd, False)
+    except OSError:
+        pass
+
+
+# --------------------------------------------------------------------------
+# stdout / stderr: write-through text streams on the real fds 1 and 2.
+# --------------------------------------------------------------------------
+
+def _make_stream(fd):
+    raw = io.FileIO(fd, "wb", closefd=False)
+    return io.TextIOWrapper(
+        raw,
+        encoding="utf-8",
+        errors="backslashreplace",
+        newline="\n",
+        line_buffering=False,
+        write_through=True,  # no text-layer buffering; raw layer is unbuffered
+    )
+
+
+sys.stdout = sys.__stdout__ = _make_stream(1)
+sys.stderr = sys.__stderr__ = _make_stream(2)
+
+# User code imports modules from its working directory, like `python3 -c`,
+# not from this file's directory.
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here or p == ""]
+if "" not in sys.path:
+    sys.path.insert(0, "")
+
+# matplotlib's "non-GUI backend, cannot show the figure" warnings on plt.show()
+# / fig.show() are noise here: figures are collected after every run.
+warnings.filterwarnings("ignore", message=r".*non-GUI backend.*")
+warnings.filterwarnings("ignore", message=r".*is non-interactive, and thus cannot be shown.*")
+
+
+# --------------------------------------------------------------------------
+# Event channel (fd 4) and interrupt bookkeeping.
+# --------------------------------------------------------------------------
+
+class _State:
+    running = False          # True while user code may be executing
+    pending_interrupt = False
+    in_emit = 0              # main thread is writing an event: defer SIGINT
+    current_id = None        # id of the execute being run (or last one)
+    execution_count = 0
+    captured_error = None    # (etype, evalue, stb) from IPython's _showtraceback
+    last_expr_result = None  # (data, metadata) from the display hook
+
+
+STATE = _State()
+_emit_lock = threading.Lock()
+
+_ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def strip_ansi(s):
+    return _ANSI_RE.sub("", s)
+
+
+def _json_safe(value, depth=0):
+    """Make a value encodable as strict JSON (no NaN, no bytes, str keys)."""
+    if depth > 200:
+        return None
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v, depth + 1) for v in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "replace")
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        try:
+            return _json_safe(item(), depth + 1)
+        except Exception:
+            pass
+    tolist = getattr(value, "tolist", None)  # numpy arrays
+    if callable(tolist):
+        try:
+            return _json_safe(tolist(), depth + 1)
+        except Exception:
+            pass
+    return str(value)
+
+
+def _write_all(data):
+    view = memoryview(data)
+    while view:
+        n = os.write(EVT_FD, view)
+        view = view[n:]
+
+
+def emit(obj):
+    """Write one event line to fd 4.  Atomic with respect to SIGINT: an
+    interrupt arriving while the main thread writes is re-raised afterwards."""
+    line = (json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n").encode(
+        "utf-8", "surrogatepass"
+    ).decode("utf-8", "replace").encode("utf-8")
+    main = threading.current_thread() is threading.main_thread()
+    with _emit_lock:
+        if main:
+            STATE.in_emit += 1
+        try:
+            _write_all(line)
+        finally:
+            if main:
+                STATE.in_emit -= 1
+    if main and STATE.pending_interrupt and STATE.running and not STATE.in_emit:
+        STATE.pending_interrupt = False
+        raise KeyboardInterrupt
+
+
+def _on_sigint(signum, frame):
+    if not STATE.running:
+        return  # idle: ignore
+    if STATE.in_emit:
+        STATE.pending_interrupt = True
+        return
+    raise KeyboardInterrupt
+
+
+def flush_std():
+    for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            s.flush()
+        except Exception:
+            pass
+
+
+# --------------------------------------------------------------------------
+# MIME bundle normalisation
+# --------------------------------------------------------------------------
+
+_BINARY_MIMES = ("image/png", "image/jpeg", "image/gif", "application/pdf")
+
+
+def normalize_bundle(data, metadata):
+    out = {}
+    for mime, value in (data or {}).items():
+        if value is None:
+            continue
+        mime = str(mime)
+        if mime in _BINARY_MIMES:
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                value = base64.b64encode(bytes(value)).decode("ascii")
+            else:
+                value = str(value).replace("\n", "")
+        elif mime == "application/json" or mime.endswith("+json"):
+            if isinstance(value, (bytes, bytearray)):
+                value = bytes(value).decode("utf-8", "replace")
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            value = _json_safe(value)
+        else:
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                value = bytes(value).decode("utf-8", "replace")
+            elif not isinstance(value, str):
+                value = str(value)
+        out[mime] = value
+    md = _json_safe(metadata) if isinstance(metadata, dict) else {}
+    return out, md
+
+
+def emit_result(data, metadata):
+    data, md = normalize_bundle(data, metadata)
+    if not data:
+        return
+    emit({"type": "result", "id": STATE.current_id, "data": data, "metadata": md})
+
+
+# --------------------------------------------------------------------------
+# IPython shell with display hook / publisher / traceback redirected to fd 4.
+# --------------------------------------------------------------------------
+
+from IPython.core.displayhook import DisplayHook  # noqa: E402
+from IPython.core.displaypub import DisplayPublisher  # noqa: E402
+from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+from traitlets import Type  # noqa: E402
+from traitlets.config import Config  # noqa: E402
+
+
+class SandboxDisplayHook(DisplayHook):
+    """Last-expression value: keep the bundle, never print `Out[n]:`."""
+
+    def start_displayhook(self):
+        pass
+
+    def write_output_prompt(self):
+        pass
+
+    def write_format_data(self, format_dict, md_dict=None):
+        STATE.last_expr_result = (format_dict, md_dict or {})
+
+    def finish_displayhook(self):
+        pass
+
+
+class SandboxDisplayPublisher(DisplayPublisher):
+    """display(...) calls: one result event each, emitted immediately."""
+
+    def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+        emit_result(data, metadata)
+
+    def clear_output(self, wait=False):
+        pass
+
+
+class SandboxShell(InteractiveShell):
+    displayhook_class = Type(SandboxDisplayHook)
+    display_pub_class = Type(SandboxDisplayPublisher)
+
+    def _showtraceback(self, etype, evalue, stb):
+        if STATE.captured_error is None:
+            STATE.captured_error = (etype, evalue, stb)
+        else:  # a second traceback in the same run (e.g. from an event hook)
+            try:
+                sys.stderr.write(strip_ansi(self.InteractiveTB.stb2text(stb)) + "\n")
+            except Exception:
+                pass
+
+    def enable_gui(self, gui=None):  # %matplotlib <gui> must not try a GUI loop
+        pass
+
+
+def make_shell():
+    cfg = Config()
+    cfg.HistoryManager.enabled = False
+    cfg.HistoryManager.hist_file = ":memory:"
+    cfg.InteractiveShell.colors = "NoColor"
+    cfg.InteractiveShell.xmode = "Context"
+    cfg.InteractiveShell.autocall = 0
+    cfg.InteractiveShell.automagic = True
+    cfg.InteractiveShell.separate_in = ""
+    cfg.InteractiveShell.separate_out = ""
+    cfg.InteractiveShell.separate_out2 = ""
+    cfg.InteractiveShell.show_rewritten_input = False
+    cfg.InteractiveShell.banner1 = ""
+    cfg.InteractiveShell.banner2 = ""
+    shell = SandboxShell.instance(config=cfg)
+    shell.colors = "NoColor"
+    try:
+        shell.InteractiveTB.set_colors("NoColor")
+        shell.SyntaxTB.set_colors("NoColor")
+    except Exception:
+        pass
+    return shell
+
+
+# --------------------------------------------------------------------------
+# Execution
+# --------------------------------------------------------------------------
+
+def format_error(etype, evalue, stb=None):
+    if etype is None and evalue is not None:
+        etype = type(evalue)
+    ename = getattr(etype, "__name__", None) or "Error"
+    try:
+        text = str(evalue) if evalue is not None else ""
+    except Exception:
+        text = "<unprintable %s object>" % ename
+    if isinstance(evalue, SyntaxError) and getattr(evalue, "msg", None):
+        # "invalid syntax (<ipython-input-...>, line 1)" -> keep it readable
+        text = str(evalue.msg)
+        if evalue.lineno:
+            text += " (line %d)" % evalue.lineno
+    lines = []
+    if stb:
+        if isinstance(stb, str):
+            stb = [stb]
+        for chunk in stb:
+            lines.extend(strip_ansi(str(chunk)).split("\n"))
+    elif evalue is not None:
+        lines = "".join(traceback.format_exception(etype, evalue, evalue.__traceback__)).split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return {"ename": ename, "evalue": strip_ansi(text), "traceback": lines}
+
+
+def collect_figures():
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return
+    try:
+        nums = list(plt.get_fignums())
+    except Exception:
+        return
+    for num in nums:
+        try:
+            fig = plt.figure(num)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", bbox_inches="tight")
+            emit_result(
+                {"image/png": buf.getvalue(), "text/plain": repr(fig)},
+                {},
+            )
+        except KeyboardInterrupt:
+            raise
+        except Exception:
+            sys.stderr.write("Failed to render matplotlib figure %s:\n" % num)
+            sys.stderr.write(traceback.format_exc())
+    try:
+        plt.close("all")
+    except Exception:
+        pass
+
+
+def execute(shell, msg):
+    exec_id = msg.get("id")
+    code = msg.get("code")
+    if not isinstance(code, str):
+        code = "" if code is None else str(code)
+    STATE.current_id = exec_id
+    STATE.execution_count += 1
+    count = STATE.execution_count
+    STATE.captured_error = None
+    STATE.last_expr_result = None
+    STATE.pending_interrupt = False
+
+    success = True
+    error = None
+    interrupted = None
+    result = None
+    try:
+        STATE.running = True
+        try:
+            result = shell.run_cell(code, store_history=True, silent=False)
+        finally:
+            STATE.running = False
+    except KeyboardInterrupt as exc:  # SIGINT outside the user's frames
+        STATE.running = False
+        interrupted = exc
+    except BaseException as exc:  # should not happen: IPython catches
+        STATE.running = False
+        error = format_error(type(exc), exc)
+        success = False
+    STATE.pending_interrupt = False
+
+    # From here on SIGINT is ignored (STATE.running is False).
+    if interrupted is not None:
+        success = False
+        error = {"ename": "KeyboardInterrupt", "evalue": "", "traceback": ["KeyboardInterrupt"]}
+    elif result is not None and not result.success:
+        success = False
+        if STATE.captured_error is not None:
+            error = format_error(*STATE.captured_error)
+        else:
+            exc = result.error_before_exec or result.error_in_exec
+            error = format_error(type(exc), exc)
+    elif STATE.captured_error is not None and error is None:
+        # a traceback was shown but the run still counts as successful
+        # (e.g. an exception inside a post-execute hook)
+        etype, evalue, stb = STATE.captured_error
+        try:
+            sys.stderr.write("\n".join(format_error(etype, evalue, stb)["traceback"]) + "\n")
+        except Exception:
+            pass
+
+    try:
+        collect_figures()
+    except BaseException:
+        pass
+
+    if STATE.last_expr_result is not None:
+        data, md = STATE.last_expr_result
+        STATE.last_expr_result = None
+        try:
+            emit_result(data, md)
+        except Exception:
+            sys.stderr.write(traceback.format_exc())
+
+    if error is not None:
+        emit({"type": "error", "id": exec_id, **error})
+
+    flush_std()
+    emit({"type": "done", "id": exec_id, "success": success, "execution_count": count})
+    STATE.captured_error = None
+
+
+def configure(msg):
+    err = None
+    env = msg.get("env")
+    if isinstance(env, dict):
+        for k, v in env.items():
+            try:
+                if v is None:
+                    os.environ.pop(str(k), None)
+                else:
+                    os.environ[str(k)] = v if isinstance(v, str) else json.dumps(v) if not isinstance(v, (int, float)) else str(v)
+            except Exception as exc:  # e.g. NUL byte in a value
+                err = "env %s: %s" % (k, exc)
+    cwd = msg.get("cwd")
+    if isinstance(cwd, str) and cwd:
+        try:
+            os.chdir(cwd)
+        except OSError as exc:
+            err = "chdir %s: %s" % (cwd, exc.strerror or exc)
+    ev = {"type": "configured"}
+    if err:
+        ev["error"] = err
+    emit(ev)
+
+
+def main():
+    shell = make_shell()
+    signal.signal(signal.SIGINT, _on_sigint)
+    # SIGPIPE default for Python is ignore (EPIPE -> BrokenPipeError); keep.
+
+    cmd_in = os.fdopen(CMD_FD, "rb", buffering=0, closefd=False)
+    reader = io.BufferedReader(cmd_in, buffer_size=1 << 16)
+
+    emit({"type": "ready", "language": "python", "pid": os.getpid()})
+
+    while True:
+        try:
+            line = reader.readline()
+        except KeyboardInterrupt:
+            continue
+        except OSError:
+            break
+        if not line:
+            break  # EOF on fd 3
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            msg = json.loads(line.decode("utf-8", "replace"))
+        except ValueError:
+            sys.stderr.write("python_executor: bad command line ignored\n")
+            continue
+        if not isinstance(msg, dict):
+            continue
+        kind = msg.get("type")
+        try:
+            if kind == "execute":
+                execute(shell, msg)
+            elif kind == "configure":
+                configure(msg)
+            elif kind == "shutdown":
+                break
+            else:
+                sys.stderr.write("python_executor: unknown command %r ignored\n" % (kind,))
+        except KeyboardInterrupt:
+            # A second SIGINT racing with the end of a run (before `done`
+            # was written): make sure the daemon still gets its `done`.
+            STATE.running = False
+            if kind == "execute":
+                try:
+                    emit({"type": "done", "id": msg.get("id"), "success": False,
+                          "execution_count": STATE.execution_count})
+                except Exception:
+                    pass
+    flush_std()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

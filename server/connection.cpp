@@ -1,0 +1,433 @@
+#include "server/connection.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "app/app.hpp"
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "server/handoff.hpp"
+#include "server/render.hpp"
+#include "server/sse.hpp"
+
+namespace sbx::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+constexpr auto k_keepalive_interval = std::chrono::seconds(15);
+
+method to_method(bhttp::verb v) {
+  switch (v) {
+    case bhttp::verb::get: return method::get;
+    case bhttp::verb::post: return method::post;
+    case bhttp::verb::put: return method::put;
+    case bhttp::verb::delete_: return method::del;
+    case bhttp::verb::head: return method::head;
+    case bhttp::verb::patch: return method::patch;
+    case bhttp::verb::options: return method::options;
+    default: return method::other;
+  }
+}
+
+std::string chunk(std::string_view data) {
+  char size[20];
+  int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string out;
+  out.reserve(static_cast<std::size_t>(n) + data.size() + 2);
+  out.append(size, static_cast<std::size_t>(n));
+  out.append(data);
+  out.append("\r\n");
+  return out;
+}
+
+api_error not_found_error() {
+  auto e = make_error(codes::unknown_error, "The requested endpoint was not found");
+  e.status = 404;
+  return e;
+}
+
+bool is_benign(const beast::error_code& ec) {
+  return ec == net::error::operation_aborted || ec == beast::error::timeout ||
+         ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+         ec == net::error::connection_reset || ec == net::error::broken_pipe;
+}
+
+}  // namespace
+
+void log_request(std::string_view verb, std::string_view path, unsigned status,
+                 std::uint64_t bytes, std::chrono::steady_clock::time_point started,
+                 std::string_view trace_id) {
+  if (!log::enabled(log::level::info)) return;
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - started)
+                .count();
+  log::info("request", {{"method", verb},
+                        {"path", path},
+                        {"status", status},
+                        {"bytes", bytes},
+                        {"durationMs", static_cast<double>(us) / 1000.0},
+                        {"traceId", trace_id}});
+}
+
+connection::connection(app& a, beast::tcp_stream stream, beast::flat_buffer buffer)
+    : app_(a),
+      stream_(std::move(stream)),
+      buffer_(std::move(buffer)),
+      keepalive_(stream_.get_executor()) {
+  app_.add_connection(this);
+}
+
+connection::~connection() {
+  app_.remove_connection(this);
+  if (in_request_) app_.request_finished();
+}
+
+void connection::start() {
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+}
+
+void connection::shutdown() {
+  net::post(stream_.get_executor(), [weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self) return;
+    self->shutdown_requested_ = true;
+    if (self->channel_) self->channel_->cancel();
+    if (self->idle_) self->close();
+  });
+}
+
+void connection::do_read() {
+  if (closed_) return;
+  if (shutdown_requested_) return close();
+  idle_ = true;
+  header_parser_ = std::make_unique<header_parser>();
+  header_parser_->header_limit(static_cast<std::uint32_t>(app_.cfg().max_header_bytes));
+  header_parser_->body_limit(app_.cfg().max_body_bytes);
+  stream_.expires_after(std::chrono::milliseconds(app_.cfg().idle_timeout_ms));
+  bhttp::async_read_header(stream_, buffer_, *header_parser_,
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             self->on_header(ec);
+                           });
+}
+
+void connection::on_header(beast::error_code ec) {
+  idle_ = false;
+  if (ec) {
+    if (ec == bhttp::error::header_limit)
+      return fail_request(make_error("REQUEST_HEADER_TOO_LARGE", "Request header too large",
+                                     {{"limit", app_.cfg().max_header_bytes}}));
+    if (!is_benign(ec) && ec != bhttp::error::partial_message)
+      log::debug("connection read failed", {{"error", ec.message()}});
+    return close();
+  }
+  started_ = std::chrono::steady_clock::now();
+  in_request_ = true;
+  app_.request_started();
+  bytes_out_ = 0;
+
+  const auto& h = header_parser_->get();
+  req_ = request{};
+  req_.verb = to_method(h.method());
+  req_.target = std::string(h.target());
+  auto q = req_.target.find('?');
+  req_.path = req_.target.substr(0, q);
+  if (q != std::string::npos) req_.query = req_.target.substr(q + 1);
+  for (const auto& field : h) req_.headers.emplace_back(field.name_string(), field.value());
+  if (auto t = req_.header("X-Trace-Id"); t && !t->empty() && t->size() <= 128)
+    req_.trace_id = std::string(*t);
+  else
+    req_.trace_id = random_hex(8);
+  beast::error_code addr_ec;
+  auto endpoint = stream_.socket().remote_endpoint(addr_ec);
+  if (!addr_ec) req_.remote_address = endpoint.address().to_string();
+  keep_alive_ = h.keep_alive();
+  // The request moves into its handler; keep what the access log needs.
+  log_method_ = std::string(h.method_string());
+  log_path_ = req_.path;
+  log_trace_id_ = req_.trace_id;
+
+  auto match = match_route(route_table(), req_.verb, req_.path);
+  route_ = match.found;
+  req_.params = std::move(match.params);
+
+  if (route_ && route_->takeover) {
+    // The proxy reads the body itself, streaming it to the target.
+    auto conn = std::make_unique<connection_handoff>(connection_handoff{
+        std::move(stream_), std::move(buffer_), std::move(header_parser_), started_,
+        req_.trace_id});
+    closed_ = true;
+    in_request_ = false;
+    app_.request_finished();
+    route_->takeover(app_, std::move(req_), std::move(conn));
+    return;
+  }
+
+  if (auto len = header_parser_->content_length(); len && *len > app_.cfg().max_body_bytes)
+    return fail_request(make_error(codes::payload_too_large,
+                                   "Request body too large: " + std::to_string(*len) +
+                                       " bytes (max: " + std::to_string(app_.cfg().max_body_bytes) +
+                                       ")",
+                                   {{"limit", app_.cfg().max_body_bytes}}));
+
+  body_parser_.emplace(std::move(*header_parser_));
+  header_parser_.reset();
+  body_parser_->body_limit(app_.cfg().max_body_bytes);
+  bhttp::async_read(stream_, buffer_, *body_parser_,
+                    [self = shared_from_this()](beast::error_code e, std::size_t) {
+                      self->on_body(e);
+                    });
+}
+
+void connection::on_body(beast::error_code ec) {
+  if (ec == bhttp::error::body_limit)
+    return fail_request(make_error(codes::payload_too_large,
+                                   "Request body too large (max: " +
+                                       std::to_string(app_.cfg().max_body_bytes) + " bytes)",
+                                   {{"limit", app_.cfg().max_body_bytes}}));
+  if (ec) return close();
+  req_.body = std::move(body_parser_->get().body());
+  body_parser_.reset();
+  // A handler may take as long as its command does.
+  stream_.expires_never();
+  dispatch();
+}
+
+void connection::dispatch() {
+  auto self = shared_from_this();
+  if (!route_) {
+    if (req_.verb == method::options) return on_response(response::empty(204));
+    return on_response(response::error(not_found_error()));
+  }
+  responder done([self](response res) {
+    net::post(self->stream_.get_executor(),
+              [self, res = std::move(res)]() mutable { self->on_response(std::move(res)); });
+  });
+  try {
+    route_->handler(app_, std::move(req_), done);
+  } catch (const std::exception& e) {
+    done(make_error(codes::internal_error, e.what()));
+  }
+}
+
+void connection::on_response(response res) {
+  if (closed_) return;
+  status_ = res.status;
+  if (res.stream) return start_stream(std::move(res.stream), std::move(res.headers));
+  write_response(std::move(res), false);
+}
+
+void connection::write_response(response res, bool force_close) {
+  auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(
+      static_cast<bhttp::status>(res.status), 11);
+  if (!res.content_type.empty()) msg->set(bhttp::field::content_type, res.content_type);
+  for (const auto& [k, v] : k_cors_headers) msg->set(k, v);
+  for (const auto& [k, v] : res.headers) msg->insert(k, v);
+  msg->body() = std::move(res.body);
+  if (force_close || shutdown_requested_) keep_alive_ = false;
+  msg->keep_alive(keep_alive_);
+  msg->prepare_payload();
+  write_holder_ = msg;
+  bhttp::async_write(stream_, *msg,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                       self->on_written(ec, bytes);
+                     });
+}
+
+void connection::on_written(beast::error_code ec, std::size_t bytes) {
+  write_holder_.reset();
+  bytes_out_ += bytes;
+  finish_exchange();
+  if (ec || !keep_alive_) return close();
+  do_read();
+}
+
+void connection::fail_request(const api_error& e) {
+  // The rest of the request is not read, so the connection cannot be reused.
+  if (!in_request_) {
+    started_ = std::chrono::steady_clock::now();
+    in_request_ = true;
+    app_.request_started();
+  }
+  status_ = static_cast<unsigned>(e.http_status());
+  write_response(response::error(e), true);
+}
+
+void connection::finish_exchange() {
+  if (!in_request_) return;
+  in_request_ = false;
+  if (!route_ || route_->logged)
+    log_request(log_method_, log_path_, status_, bytes_out_, started_, log_trace_id_);
+  app_.request_finished();
+}
+
+void connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  keepalive_.cancel();
+  if (channel_) channel_->cancel();
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  stream_.close();
+  finish_exchange();
+}
+
+// --- Server-Sent Events ---------------------------------------------------
+
+void connection::start_stream(std::shared_ptr<sse_channel> channel,
+                              std::vector<std::pair<std::string, std::string>> headers) {
+  channel_ = std::move(channel);
+  stream_done_ = stream_end_ = stream_writing_ = stream_pulling_ = false;
+  std::string head =
+      "HTTP/1.1 200 OK\r\n"
+      "Content-Type: text/event-stream\r\n"
+      "Cache-Control: no-cache\r\n"
+      "Connection: keep-alive\r\n"
+      "Transfer-Encoding: chunked\r\n";
+  for (const auto& [k, v] : k_cors_headers) head.append(k).append(": ").append(v).append("\r\n");
+  for (const auto& [k, v] : headers) head.append(k).append(": ").append(v).append("\r\n");
+  head += "\r\n";
+  stream_pending_ = std::move(head);
+  watch_disconnect();
+  arm_keepalive();
+  stream_flush();
+}
+
+void connection::stream_pull() {
+  if (stream_pulling_ || stream_end_ || closed_) return;
+  stream_pulling_ = true;
+  channel_->pull([weak = weak_from_this()](std::string frames, bool end) {
+    auto self = weak.lock();
+    if (!self) return;
+    net::post(self->stream_.get_executor(), [self, frames = std::move(frames), end]() mutable {
+      self->on_frames(std::move(frames), end);
+    });
+  });
+}
+
+void connection::on_frames(std::string frames, bool end) {
+  stream_pulling_ = false;
+  if (closed_) return;
+  if (!frames.empty()) stream_pending_ += chunk(frames);
+  if (end) {
+    stream_pending_ += "0\r\n\r\n";
+    stream_end_ = true;
+  }
+  stream_flush();
+}
+
+void connection::stream_flush() {
+  if (closed_ || stream_writing_) return;
+  if (stream_pending_.empty()) {
+    if (stream_end_) return;
+    return stream_pull();
+  }
+  stream_writing_ = true;
+  stream_out_ = std::move(stream_pending_);
+  stream_pending_.clear();
+  net::async_write(stream_, net::buffer(stream_out_),
+                   [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                     self->on_stream_written(ec, bytes);
+                   });
+}
+
+void connection::on_stream_written(beast::error_code ec, std::size_t bytes) {
+  stream_writing_ = false;
+  bytes_out_ += bytes;
+  last_write_ = std::chrono::steady_clock::now();
+  if (ec) return close();
+  if (stream_end_ && stream_pending_.empty()) {
+    stream_done_ = true;
+    keepalive_.cancel();
+    channel_.reset();
+    if (!keep_alive_ || shutdown_requested_) {
+      finish_exchange();
+      return close();
+    }
+    finish_exchange();
+    // The disconnect watcher holds the read side; stop it, then read the next request.
+    if (stream_watching_) {
+      stream_.socket().cancel();
+      return;
+    }
+    return do_read();
+  }
+  stream_flush();
+}
+
+void connection::watch_disconnect() {
+  // A read while streaming only tells us the client went away; any bytes that
+  // do arrive (a pipelined request) stay in buffer_ for the next read.
+  stream_watching_ = true;
+  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
+                                                     beast::error_code ec, std::size_t n) {
+    self->stream_watching_ = false;
+    self->buffer_.commit(n);
+    if (self->stream_done_) {
+      if (!self->closed_) self->do_read();
+      return;
+    }
+    if (ec) return self->close();
+    if (self->buffer_.size() > 64 * 1024) return self->close();
+    self->watch_disconnect();
+  });
+}
+
+void connection::arm_keepalive() {
+  keepalive_.expires_after(k_keepalive_interval);
+  keepalive_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    auto self = weak.lock();
+    if (!self || ec || self->closed_ || self->stream_done_) return;
+    auto quiet = std::chrono::steady_clock::now() - self->last_write_;
+    if (!self->stream_writing_ && self->stream_pending_.empty() && quiet >= k_keepalive_interval) {
+      self->stream_pending_ = chunk(": keepalive\n\n");
+      self->stream_flush();
+    }
+    self->arm_keepalive();
+  });
+}
+
+// --- hand-off ----------------------------------------------------------------
+
+void start_connection(app& a, net::ip::tcp::socket socket) {
+  beast::error_code ec;
+  socket.set_option(net::ip::tcp::no_delay(true), ec);
+  std::make_shared<connection>(a, beast::tcp_stream(std::move(socket)), beast::flat_buffer{})
+      ->start();
+}
+
+void resume_session(app& a, std::unique_ptr<connection_handoff> conn) {
+  std::make_shared<connection>(a, std::move(conn->stream), std::move(conn->buffer))->start();
+}
+
+void finish_handoff(app& a, std::unique_ptr<connection_handoff> conn, response res) {
+  (void)a;
+  auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(
+      static_cast<bhttp::status>(res.status), 11);
+  if (!res.content_type.empty()) msg->set(bhttp::field::content_type, res.content_type);
+  for (const auto& [k, v] : k_cors_headers) msg->set(k, v);
+  for (const auto& [k, v] : res.headers) msg->insert(k, v);
+  msg->body() = std::move(res.body);
+  msg->keep_alive(false);
+  msg->prepare_payload();
+  auto* stream = &conn->stream;
+  auto method = std::string(conn->parser->get().method_string());
+  auto target = std::string(conn->parser->get().target());
+  bhttp::async_write(*stream, *msg,
+                     [msg, conn = std::move(conn), method, target](beast::error_code,
+                                                                   std::size_t bytes) {
+                       log_request(method, target.substr(0, target.find('?')), msg->result_int(),
+                                   bytes, conn->started, conn->trace_id);
+                       beast::error_code ec;
+                       conn->stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+                       conn->stream.close();
+                     });
+}
+
+}  // namespace sbx::http

@@ -1,0 +1,93 @@
+#pragma once
+// One client connection: HTTP/1.1 with keep-alive, SSE streaming, and the
+// hand-off of the raw socket to the proxy. Knows routes, not services.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "server/http_types.hpp"
+#include "server/router.hpp"
+
+namespace sbx {
+class app;
+}
+
+namespace sbx::http {
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(app& a, boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer);
+  ~connection();
+
+  void start();
+  // Daemon shutdown (any thread): close now if idle, else after the current response.
+  void shutdown();
+
+ private:
+  using header_parser = boost::beast::http::request_parser<boost::beast::http::empty_body>;
+  using body_parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+
+  void do_read();
+  void on_header(boost::beast::error_code ec);
+  void on_body(boost::beast::error_code ec);
+  void dispatch();
+  void on_response(response res);
+  void write_response(response res, bool force_close);
+  void on_written(boost::beast::error_code ec, std::size_t bytes);
+  void fail_request(const api_error& e);  // answers and closes (request not fully read)
+  void finish_exchange();
+  void close();
+
+  // Server-Sent Events
+  void start_stream(std::shared_ptr<sse_channel> channel, std::vector<std::pair<std::string, std::string>> headers);
+  void stream_pull();
+  void on_frames(std::string frames, bool end);
+  void stream_flush();
+  void on_stream_written(boost::beast::error_code ec, std::size_t bytes);
+  void watch_disconnect();
+  void arm_keepalive();
+
+  app& app_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::unique_ptr<header_parser> header_parser_;
+  std::optional<body_parser> body_parser_;
+
+  request req_;
+  std::string log_method_, log_path_, log_trace_id_;
+  const route* route_ = nullptr;
+  bool keep_alive_ = true;
+  bool in_request_ = false;
+  bool idle_ = false;
+  bool closed_ = false;
+  bool shutdown_requested_ = false;
+  std::chrono::steady_clock::time_point started_;
+  unsigned status_ = 0;
+  std::uint64_t bytes_out_ = 0;
+  std::shared_ptr<void> write_holder_;
+
+  std::shared_ptr<sse_channel> channel_;
+  std::string stream_pending_;
+  std::string stream_out_;
+  bool stream_writing_ = false;
+  bool stream_pulling_ = false;
+  bool stream_end_ = false;
+  bool stream_watching_ = false;
+  bool stream_done_ = false;
+  std::chrono::steady_clock::time_point last_write_;
+  boost::asio::steady_timer keepalive_;
+};
+
+void start_connection(app& a, boost::asio::ip::tcp::socket socket);
+
+}  // namespace sbx::http

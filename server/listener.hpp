@@ -1,0 +1,31 @@
+#pragma once
+#include <memory>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "core/result.hpp"
+
+namespace sbx {
+class app;
+}
+
+namespace sbx::http {
+
+// Owns the acceptor; every accepted socket becomes an http_session on its own strand.
+class listener : public std::enable_shared_from_this<listener> {
+ public:
+  explicit listener(app& a);
+  // Binds and listens; returns the bound port.
+  result<int> open(const std::string& address, int port);
+  void start();
+  void stop();
+
+ private:
+  void do_accept();
+
+  app& app_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+};
+
+}  // namespace sbx::http

@@ -1,0 +1,229 @@
+// Transport-level contract of sandboxd (API.md §1, §2, §11), checked
+// against a real daemon over HTTP without the SDK.
+
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { json, raw, rawHeaderValues, startDaemon } from '../lib/daemon.mjs';
+
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
+  'Access-Control-Allow-Headers': 'Content-Type, Authorization, X-Session-Id',
+};
+
+/** Each CORS header present exactly once with the exact value. */
+function assertCors(res, what) {
+  for (const [name, value] of Object.entries(CORS)) {
+    assert.deepEqual(rawHeaderValues(res.rawHeaders, name), [value], `${what}: header ${name}`);
+  }
+}
+
+function assertTimestamp(value, what) {
+  assert.match(value, ISO_MS, `${what}: timestamp format`);
+  // Generated when the response is built, so it must be "now".
+  assert.ok(Math.abs(Date.parse(value) - Date.now()) < 60_000, `${what}: timestamp ${value} is not current`);
+}
+
+/** API.md §2.1: the fields every error body carries. */
+function assertErrorBody(res, what) {
+  assert.match(String(res.headers['content-type']), /^application\/json/, `${what}: content-type`);
+  const body = JSON.parse(res.body.toString('utf8'));
+  assert.equal(typeof body.code, 'string', `${what}: code`);
+  assert.equal(typeof body.message, 'string', `${what}: message`);
+  assert.ok(body.context !== null && typeof body.context === 'object' && !Array.isArray(body.context), `${what}: context must be an object`);
+  assert.equal(body.httpStatus, res.status, `${what}: httpStatus`);
+  assertTimestamp(body.timestamp, what);
+  return body;
+}
+
+const bodyOf = (res) => JSON.parse(res.body.toString('utf8'));
+
+let daemon;
+
+before(async () => {
+  daemon = await startDaemon({ env: { SANDBOX_VERSION: '0.4.13-test' } });
+});
+
+after(async () => {
+  await daemon?.stop();
+});
+
+describe('misc routes', () => {
+  test('GET / says hello in plain text', async () => {
+    const res = await raw(daemon.baseUrl, { path: '/' });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.equal(res.body.toString('utf8'), 'Hello from Bun server! 🚀');
+  });
+
+  test('GET /api/ping answers pong', async () => {
+    const res = await json(daemon.baseUrl, 'GET', '/api/ping');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /^application\/json/);
+    assertTimestamp(res.body.timestamp, 'ping');
+    assert.deepEqual({ ...res.body, timestamp: 'T' }, { success: true, message: 'pong', status: 'healthy', timestamp: 'T' });
+  });
+
+  test('GET /api/version reports SANDBOX_VERSION', async () => {
+    const res = await json(daemon.baseUrl, 'GET', '/api/version');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.success, true);
+    assert.equal(res.body.version, '0.4.13-test');
+    assertTimestamp(res.body.timestamp, 'version');
+  });
+
+  test('GET /api/version reports "unknown" without SANDBOX_VERSION', async () => {
+    const bare = await startDaemon();
+    try {
+      const res = await json(bare.baseUrl, 'GET', '/api/version');
+      assert.equal(res.status, 200);
+      assert.equal(res.body.version, 'unknown');
+    } finally {
+      await bare.stop();
+    }
+  });
+
+  test('GET /api/commands lists sorted commands with a matching count', async () => {
+    const res = await json(daemon.baseUrl, 'GET', '/api/commands');
+    assert.equal(res.status, 200);
+    const { availableCommands, count } = res.body;
+    assert.ok(Array.isArray(availableCommands), 'availableCommands is an array');
+    assert.ok(availableCommands.every((c) => typeof c === 'string'), 'all names are strings');
+    assert.deepEqual(availableCommands, [...availableCommands].sort(), 'sorted');
+    assert.ok(availableCommands.includes('bash'), 'contains bash');
+    assert.ok(availableCommands.includes('ls'), 'contains ls');
+    assert.equal(count, availableCommands.length);
+  });
+});
+
+describe('CORS', () => {
+  // One request of every kind this file covers: success, plain text,
+  // not found, unsupported method, preflight, bad body.
+  const requests = [
+    { method: 'GET', path: '/' },
+    { method: 'GET', path: '/api/ping' },
+    { method: 'GET', path: '/api/version' },
+    { method: 'GET', path: '/api/commands' },
+    { method: 'GET', path: '/api/nope' },
+    { method: 'PATCH', path: '/api/execute' },
+    { method: 'OPTIONS', path: '/api/execute' },
+    { method: 'POST', path: '/api/write', body: '{nope', headers: { 'Content-Type': 'application/json' } },
+  ];
+  for (const req of requests) {
+    test(`${req.method} ${req.path} carries each CORS header exactly once`, async () => {
+      assertCors(await raw(daemon.baseUrl, req), `${req.method} ${req.path}`);
+    });
+  }
+
+  test('OPTIONS /api/execute is an empty 204 with CORS headers', async () => {
+    const res = await raw(daemon.baseUrl, { method: 'OPTIONS', path: '/api/execute' });
+    assert.equal(res.status, 204);
+    assertCors(res, 'OPTIONS');
+    assert.equal(res.body.length, 0);
+  });
+});
+
+describe('errors', () => {
+  test('unknown route is the fixed 404 body', async () => {
+    const res = await raw(daemon.baseUrl, { path: '/api/nope' });
+    assert.equal(res.status, 404);
+    const body = assertErrorBody(res, 'GET /api/nope');
+    assert.deepEqual(
+      { ...body, timestamp: 'T' },
+      { code: 'UNKNOWN_ERROR', message: 'The requested endpoint was not found', context: {}, httpStatus: 404, timestamp: 'T' },
+    );
+  });
+
+  test('unsupported method (PATCH) is a 404 JSON error', async () => {
+    const res = await raw(daemon.baseUrl, { method: 'PATCH', path: '/api/execute' });
+    assert.equal(res.status, 404);
+    assertErrorBody(res, 'PATCH /api/execute');
+  });
+
+  const badBodies = [
+    ['malformed JSON', '{nope'],
+    ['an empty body', ''],
+  ];
+  for (const [label, body] of badBodies) {
+    test(`POST /api/write with ${label} is 400 VALIDATION_FAILED`, async () => {
+      const res = await raw(daemon.baseUrl, { method: 'POST', path: '/api/write', body, headers: { 'Content-Type': 'application/json' } });
+      assert.equal(res.status, 400, res.body.toString());
+      const err = assertErrorBody(res, label);
+      assert.equal(err.code, 'VALIDATION_FAILED');
+      assert.equal(err.httpStatus, 400);
+      assert.ok(err.message.startsWith('Failed to parse request body'), `message: ${err.message}`);
+    });
+  }
+
+  test('POST /api/write with valid JSON that is not an object is 400 VALIDATION_FAILED', async () => {
+    const res = await raw(daemon.baseUrl, { method: 'POST', path: '/api/write', body: '[1]', headers: { 'Content-Type': 'application/json' } });
+    assert.equal(res.status, 400, res.body.toString());
+    assert.equal(assertErrorBody(res, '[1]').code, 'VALIDATION_FAILED');
+  });
+
+  test('a body over SANDBOXD_MAX_BODY_BYTES is 413', async () => {
+    const small = await startDaemon({ env: { SANDBOXD_MAX_BODY_BYTES: '1024' } });
+    try {
+      // Valid JSON of exactly 4096 bytes, so only its size is wrong.
+      const head = '{"path":"/tmp/sandboxd-413-test","content":"';
+      const tail = '"}';
+      const body = head + 'a'.repeat(4096 - head.length - tail.length) + tail;
+      assert.equal(Buffer.byteLength(body), 4096);
+      const res = await raw(small.baseUrl, { method: 'POST', path: '/api/write', body, headers: { 'Content-Type': 'application/json' } });
+      assert.equal(res.status, 413, res.body.toString());
+      const err = assertErrorBody(res, '413');
+      assert.equal(err.httpStatus, 413);
+      assertCors(res, '413');
+    } finally {
+      await small.stop();
+    }
+  });
+
+  test('every error body has code, message, context, httpStatus, timestamp', async () => {
+    const cases = [
+      { method: 'GET', path: '/api/nope' },
+      { method: 'GET', path: '/api/health' },
+      { method: 'PATCH', path: '/api/execute' },
+      { method: 'GET', path: '/api/execute/' },
+      { method: 'POST', path: '/api/write', body: '{nope' },
+      { method: 'POST', path: '/api/write', body: '' },
+      { method: 'POST', path: '/api/write', body: '[1]' },
+      { method: 'POST', path: '/api/write', body: '"text"' },
+    ];
+    for (const c of cases) {
+      const res = await raw(daemon.baseUrl, { ...c, headers: { 'Content-Type': 'application/json' } });
+      assert.ok(res.status >= 400, `${c.method} ${c.path} ${c.body ?? ''}: expected an error status, got ${res.status}`);
+      assertErrorBody(res, `${c.method} ${c.path} ${c.body ?? ''}`);
+    }
+  });
+});
+
+describe('connection handling', () => {
+  test('keep-alive: two requests share one connection', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await raw(daemon.baseUrl, { path: '/api/ping', agent });
+      const second = await raw(daemon.baseUrl, { path: '/api/ping', agent });
+      assert.equal(first.status, 200);
+      assert.equal(second.status, 200);
+      assert.equal(bodyOf(second).message, 'pong');
+      assert.equal(second.reusedSocket, true, 'second request reused the first connection');
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test('SIGTERM: the daemon exits 0 promptly', async () => {
+    const victim = await startDaemon();
+    // Make sure it is serving before it is told to stop.
+    assert.equal((await json(victim.baseUrl, 'GET', '/api/ping')).status, 200);
+    const started = Date.now();
+    const result = await victim.stop({ graceMs: 5000 });
+    assert.equal(result.forced, false, `daemon ignored SIGTERM for 5 s and was killed`);
+    assert.deepEqual({ code: result.code, signal: result.signal }, { code: 0, signal: null });
+    assert.ok(Date.now() - started < 5000);
+  });
+});
