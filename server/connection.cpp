@@ -109,7 +109,9 @@ void connection::do_read() {
   idle_ = true;
   header_parser_ = std::make_unique<header_parser>();
   header_parser_->header_limit(static_cast<std::uint32_t>(app_.cfg().max_header_bytes));
-  header_parser_->body_limit(app_.cfg().max_body_bytes);
+  // The body limit is enforced by the body parser (and Content-Length is checked
+  // first, for a clean 413); the proxy streams bodies of any size.
+  header_parser_->body_limit(boost::none);
   stream_.expires_after(std::chrono::milliseconds(app_.cfg().idle_timeout_ms));
   bhttp::async_read_header(stream_, buffer_, *header_parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) {

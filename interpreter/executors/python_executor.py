@@ -34,6 +34,7 @@ import re
 import signal
 import sys
 import threading
+import time
 import traceback
 import warnings
 
@@ -79,6 +80,8 @@ if "" not in sys.path:
 # / fig.show() are noise here: figures are collected after every run.
 warnings.filterwarnings("ignore", message=r".*non-GUI backend.*")
 warnings.filterwarnings("ignore", message=r".*is non-interactive, and thus cannot be shown.*")
+# IPython's reaction to SystemExit in a cell.
+warnings.filterwarnings("ignore", message=r"To exit: use 'exit', 'quit', or Ctrl-D\.")
 
 
 # --------------------------------------------------------------------------
@@ -93,6 +96,8 @@ class _State:
     execution_count = 0
     captured_error = None    # (etype, evalue, stb) from IPython's _showtraceback
     last_expr_result = None  # (data, metadata) from the display hook
+    suppress_tracebacks = False
+    last_interrupt = -1e9    # time.monotonic() of the last KeyboardInterrupt raised
 
 
 STATE = _State()
@@ -139,16 +144,22 @@ def _json_safe(value, depth=0):
 def _write_all(data):
     view = memoryview(data)
     while view:
-        n = os.write(EVT_FD, view)
+        try:
+            n = os.write(EVT_FD, view)
+        except BrokenPipeError:
+            os._exit(0)  # the daemon went away: nothing left to report to
         view = view[n:]
 
 
 def emit(obj):
     """Write one event line to fd 4.  Atomic with respect to SIGINT: an
     interrupt arriving while the main thread writes is re-raised afterwards."""
-    line = (json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n").encode(
-        "utf-8", "surrogatepass"
-    ).decode("utf-8", "replace").encode("utf-8")
+    try:
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        text = json.dumps(_json_safe(obj), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    # Lone surrogates (e.g. from "\ud800") cannot be UTF-8: replace them.
+    line = (text + "\n").encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode("utf-8")
     main = threading.current_thread() is threading.main_thread()
     with _emit_lock:
         if main:
@@ -160,24 +171,62 @@ def emit(obj):
                 STATE.in_emit -= 1
     if main and STATE.pending_interrupt and STATE.running and not STATE.in_emit:
         STATE.pending_interrupt = False
+        STATE.last_interrupt = time.monotonic()
         raise KeyboardInterrupt
+
+
+# After a KeyboardInterrupt has been raised, further SIGINTs within this many
+# seconds are ignored: they would only hit IPython while it formats the first
+# traceback.  (User code that catches KeyboardInterrupt and carries on can
+# still be interrupted by a later SIGINT.)
+_SIGINT_DEBOUNCE_S = 0.5
 
 
 def _on_sigint(signum, frame):
     if not STATE.running:
         return  # idle: ignore
+    now = time.monotonic()
+    if now - STATE.last_interrupt < _SIGINT_DEBOUNCE_S:
+        return
     if STATE.in_emit:
         STATE.pending_interrupt = True
         return
+    STATE.last_interrupt = now
     raise KeyboardInterrupt
 
 
+def _strip_handler_frames(tb):
+    """Drop the SIGINT handler's own frame from a KeyboardInterrupt traceback."""
+    prev, cur = None, tb
+    while cur is not None:
+        if cur.tb_frame.f_code is _on_sigint.__code__:
+            if prev is None:
+                return None
+            prev.tb_next = None
+            break
+        prev, cur = cur, cur.tb_next
+    return tb
+
+
+_libc = None
+
+
 def flush_std():
+    """Flush Python's streams and C stdio (output of C extensions)."""
+    global _libc
     for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
             s.flush()
         except Exception:
             pass
+    try:
+        if _libc is None:
+            import ctypes
+
+            _libc = ctypes.CDLL(None)
+        _libc.fflush(None)
+    except Exception:
+        _libc = False
 
 
 # --------------------------------------------------------------------------
@@ -228,6 +277,13 @@ def emit_result(data, metadata):
 # IPython shell with display hook / publisher / traceback redirected to fd 4.
 # --------------------------------------------------------------------------
 
+# IPython's completer imports jedi eagerly (a good share of start-up time);
+# completion is never used here.  Hide jedi while IPython loads, then make it
+# importable again for user code.
+_HIDE_JEDI = "jedi" not in sys.modules
+if _HIDE_JEDI:
+    sys.modules["jedi"] = None
+
 from IPython.core.displayhook import DisplayHook  # noqa: E402
 from IPython.core.displaypub import DisplayPublisher  # noqa: E402
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
@@ -266,6 +322,8 @@ class SandboxShell(InteractiveShell):
     display_pub_class = Type(SandboxDisplayPublisher)
 
     def _showtraceback(self, etype, evalue, stb):
+        if STATE.suppress_tracebacks:
+            return
         if STATE.captured_error is None:
             STATE.captured_error = (etype, evalue, stb)
         else:  # a second traceback in the same run (e.g. from an event hook)
@@ -273,6 +331,26 @@ class SandboxShell(InteractiveShell):
                 sys.stderr.write(strip_ansi(self.InteractiveTB.stb2text(stb)) + "\n")
             except Exception:
                 pass
+
+    # `!cmd`: run through a plain shell that inherits fds 1/2 (streams
+    # directly, no pseudo-terminal and so no CRLF line endings).
+    def system(self, cmd):
+        return self.system_raw(cmd)
+
+    def _get_exc_info(self, exc_tuple=None):
+        etype, value, tb = super()._get_exc_info(exc_tuple)
+        if etype is not None and issubclass(etype, KeyboardInterrupt):
+            tb = _strip_handler_frames(tb)
+            try:
+                value.__traceback__ = tb
+            except Exception:
+                pass
+        return etype, value, tb
+
+    def ask_exit(self):
+        # exit() / quit() in a cell: stop the cell like a script would.  The
+        # executor itself keeps running (the daemon owns its lifetime).
+        raise SystemExit(None)
 
     def enable_gui(self, gui=None):  # %matplotlib <gui> must not try a GUI loop
         pass
@@ -332,6 +410,42 @@ def format_error(etype, evalue, stb=None):
     return {"ename": ename, "evalue": strip_ansi(text), "traceback": lines}
 
 
+def _cancel_interrupted_cell_tasks():
+    """An interrupted top-level-await cell leaves its task pending in
+    IPython's asyncio loop; it would resume during the next async cell.
+    Cancel it now (bounded wait) so an interrupted cell really stops."""
+    try:
+        mod = sys.modules.get("IPython.core.async_helpers")
+        get_loop = getattr(mod, "get_asyncio_loop", None)
+        if get_loop is None:
+            return
+        loop = get_loop()
+        if loop.is_closed() or loop.is_running():
+            return
+        import asyncio
+
+        tasks = [
+            t for t in asyncio.all_tasks(loop)
+            if getattr(t.get_coro(), "__qualname__", "").endswith("run_cell_async")
+        ]
+        if not tasks:
+            return
+        for t in tasks:
+            t.cancel()
+        STATE.suppress_tracebacks = True
+        loop.run_until_complete(asyncio.wait(tasks, timeout=2))
+    except BaseException:
+        pass
+    finally:
+        STATE.suppress_tracebacks = False
+        STATE.captured_error = None
+        STATE.last_expr_result = None
+
+
+def _is_clean_exit(exc):
+    return isinstance(exc, SystemExit) and exc.code in (None, 0)
+
+
 def collect_figures():
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is None:
@@ -377,6 +491,7 @@ def execute(shell, msg):
     interrupted = None
     result = None
     try:
+        shell.execution_count = count  # keeps "Cell In [n]" == execution_count
         STATE.running = True
         try:
             result = shell.run_cell(code, store_history=True, silent=False)
@@ -395,13 +510,18 @@ def execute(shell, msg):
     if interrupted is not None:
         success = False
         error = {"ename": "KeyboardInterrupt", "evalue": "", "traceback": ["KeyboardInterrupt"]}
+    elif result is not None and not result.success and _is_clean_exit(result.error_in_exec):
+        pass  # sys.exit(0) / exit(): the cell stopped cleanly
     elif result is not None and not result.success:
         success = False
         if STATE.captured_error is not None:
             error = format_error(*STATE.captured_error)
         else:
             exc = result.error_before_exec or result.error_in_exec
-            error = format_error(type(exc), exc)
+            if exc is None:
+                error = {"ename": "Error", "evalue": "execution failed", "traceback": []}
+            else:
+                error = format_error(type(exc), exc)
     elif STATE.captured_error is not None and error is None:
         # a traceback was shown but the run still counts as successful
         # (e.g. an exception inside a post-execute hook)
@@ -410,6 +530,9 @@ def execute(shell, msg):
             sys.stderr.write("\n".join(format_error(etype, evalue, stb)["traceback"]) + "\n")
         except Exception:
             pass
+
+    if error is not None and error.get("ename") == "KeyboardInterrupt":
+        _cancel_interrupted_cell_tasks()
 
     try:
         collect_figures()
@@ -441,7 +564,7 @@ def configure(msg):
                 if v is None:
                     os.environ.pop(str(k), None)
                 else:
-                    os.environ[str(k)] = v if isinstance(v, str) else json.dumps(v) if not isinstance(v, (int, float)) else str(v)
+                    os.environ[str(k)] = v if isinstance(v, str) else json.dumps(v)
             except Exception as exc:  # e.g. NUL byte in a value
                 err = "env %s: %s" % (k, exc)
     cwd = msg.get("cwd")
@@ -458,6 +581,8 @@ def configure(msg):
 
 def main():
     shell = make_shell()
+    if _HIDE_JEDI and "jedi" in sys.modules and sys.modules["jedi"] is None:
+        del sys.modules["jedi"]
     signal.signal(signal.SIGINT, _on_sigint)
     # SIGPIPE default for Python is ignore (EPIPE -> BrokenPipeError); keep.
 

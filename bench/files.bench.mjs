@@ -1,0 +1,147 @@
+// File route benchmarks against a running daemon (BENCH_BASE_URL).
+// Prints: ROW<TAB>name<TAB>unit<TAB>median<TAB>p99
+// Fixtures live in a temp directory on this machine (the daemon is local)
+// and are removed at the end. Every loop is bounded in count and time.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const base = process.env.BENCH_BASE_URL;
+if (!base) {
+  console.error('files.bench: set BENCH_BASE_URL to a running sandboxd');
+  process.exit(2);
+}
+const MB = 1024 * 1024;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-files-bench-'));
+
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))];
+  return { median: at(0.5), p99: s.length >= 20 ? at(0.99) : null };
+}
+
+function row(name, unit, samples) {
+  const { median, p99 } = stats(samples);
+  const fmt = (v) => (v === null ? '-' : v.toFixed(1));
+  console.log(`ROW\t${name}\t${unit}\t${fmt(median)}\t${fmt(p99)}`);
+}
+
+async function post(route, body) {
+  const res = await fetch(new URL(route, base), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body,
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${route}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  return text;
+}
+
+/** Run fn up to `count` times or until `budgetMs` is spent (at least 3 runs). */
+async function repeat(fn, { count, budgetMs }) {
+  const samples = [];
+  const deadline = Date.now() + budgetMs;
+  for (let i = 0; i < count && (i < 3 || Date.now() < deadline); i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return samples;
+}
+
+const mbps = (bytes, samplesMs) => samplesMs.map((ms) => bytes / MB / (ms / 1000));
+
+function textOf(size) {
+  const line = 'The quick brown fox jumps over the lazy dog 0123456789 ✓\n';
+  return line.repeat(Math.ceil(size / Buffer.byteLength(line))).slice(0, size);
+}
+
+async function textRows(label, size, count) {
+  const p = path.join(dir, `text-${label}.txt`);
+  const content = textOf(size);
+  const bytes = Buffer.byteLength(content);
+  const body = JSON.stringify({ path: p, content, encoding: 'utf8' });
+  const writes = await repeat(() => post('/api/write', body), { count, budgetMs: 20_000 });
+  row(`files.write.text.${label}`, 'MB/s', mbps(bytes, writes));
+  const readBody = JSON.stringify({ path: p, encoding: 'utf8' });
+  const reads = await repeat(async () => {
+    const r = JSON.parse(await post('/api/read', readBody));
+    if (r.size !== bytes) throw new Error('read size mismatch');
+  }, { count, budgetMs: 20_000 });
+  row(`files.read.text.${label}`, 'MB/s', mbps(bytes, reads));
+  fs.rmSync(p);
+}
+
+async function binaryRows() {
+  const p = path.join(dir, 'binary-10MB.bin');
+  const data = Buffer.alloc(10 * MB);
+  for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i);
+  const body = JSON.stringify({ path: p, content: data.toString('base64'), encoding: 'base64' });
+  const writes = await repeat(() => post('/api/write', body), { count: 15, budgetMs: 20_000 });
+  row('files.write.binary_base64.10MB', 'MB/s', mbps(data.length, writes));
+  const readBody = JSON.stringify({ path: p });
+  const reads = await repeat(async () => {
+    const r = JSON.parse(await post('/api/read', readBody));
+    if (!r.isBinary || r.size !== data.length) throw new Error('binary read mismatch');
+  }, { count: 15, budgetMs: 20_000 });
+  row('files.read.binary_base64.10MB', 'MB/s', mbps(data.length, reads));
+  fs.rmSync(p);
+}
+
+async function streamOnce(p, size) {
+  const res = await fetch(new URL('/api/read/stream', base), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ path: p }),
+  });
+  let received = 0;
+  let tail = '';
+  for await (const piece of res.body) {
+    received += piece.length;
+    tail = (tail + Buffer.from(piece.subarray(Math.max(0, piece.length - 200))).toString('latin1')).slice(-200);
+  }
+  if (!tail.includes(`"type":"complete","bytesRead":${size}`) && !tail.includes(`"bytesRead":${size},"type":"complete"`))
+    throw new Error(`stream did not complete: ...${tail}`);
+  if (received < (size * 4) / 3) throw new Error('stream too short');
+}
+
+async function streamRows(label, size, count) {
+  const p = path.join(dir, `stream-${label}.bin`);
+  const block = Buffer.alloc(MB);
+  for (let i = 0; i < block.length; i++) block[i] = (i * 131 + 7) & 0xff;
+  const fd = fs.openSync(p, 'w');
+  for (let written = 0; written < size; written += MB) fs.writeSync(fd, block, 0, Math.min(MB, size - written));
+  fs.closeSync(fd);
+  const samples = await repeat(() => streamOnce(p, size), { count, budgetMs: 30_000 });
+  row(`files.read_stream.binary.${label}`, 'MB/s', mbps(size, samples));
+  fs.rmSync(p);
+}
+
+async function listRow() {
+  const tree = path.join(dir, 'tree');
+  for (let d = 0; d < 100; d++) {
+    const sub = path.join(tree, `d${d}`);
+    fs.mkdirSync(sub, { recursive: true });
+    for (let f = 0; f < 100; f++) fs.closeSync(fs.openSync(path.join(sub, `file-${f}.txt`), 'w'));
+  }
+  const body = JSON.stringify({ path: tree, options: { recursive: true } });
+  const samples = await repeat(async () => {
+    const r = JSON.parse(await post('/api/list-files', body));
+    if (r.count !== 10_100) throw new Error(`list count ${r.count}`);
+  }, { count: 30, budgetMs: 20_000 });
+  row('files.list_files.recursive.10k', 'ms', samples);
+  fs.rmSync(tree, { recursive: true, force: true });
+}
+
+try {
+  await textRows('1MB', 1 * MB, 40);
+  await textRows('10MB', 10 * MB, 15);
+  await textRows('100MB', 100 * MB, 4);
+  await binaryRows();
+  await streamRows('20MB', 20 * MB, 10);
+  await streamRows('200MB', 200 * MB, 3);
+  await listRow();
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}

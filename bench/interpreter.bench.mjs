@@ -1,0 +1,163 @@
+// Code interpreter benchmarks against a running daemon (BENCH_BASE_URL).
+// Prints: ROW<TAB>name<TAB>unit<TAB>median<TAB>p99-or-dash
+// Every loop is bounded in count and in time; contexts made here are deleted.
+
+import fs from 'node:fs';
+import { baseUrl as base, percentile, row as printRow } from './lib.mjs';
+
+if (!base) {
+  console.error('interpreter.bench: set BENCH_BASE_URL to a running daemon');
+  process.exit(2);
+}
+
+const now = () => performance.now();
+
+// Median and (with enough samples) p99 of the samples as one row.
+function row(name, unit, samples) {
+  if (samples.length === 0) return;
+  printRow(name, unit, percentile(samples, 50), samples.length >= 20 ? percentile(samples, 99) : '-');
+}
+
+async function call(method, path, body) {
+  const res = await fetch(new URL(path, base), {
+    method,
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function runCode(contextId, code, onChunk) {
+  const res = await fetch(new URL('/api/execute/code', base), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+    body: JSON.stringify({ context_id: contextId, code }),
+  });
+  if (!res.ok) throw new Error(`execute: ${res.status} ${await res.text()}`);
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of res.body) {
+    const piece = decoder.decode(chunk, { stream: true });
+    text += piece;
+    onChunk?.(piece);
+  }
+  return text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+}
+
+async function idleCount(language) {
+  const health = await call('GET', '/api/interpreter/health');
+  return health.pools?.[language]?.idle ?? 0;
+}
+
+async function waitIdle(language, deadline) {
+  while (now() < deadline) {
+    if ((await idleCount(language)) > 0) return true;
+    await new Promise((r) => setTimeout(r, 20)); // poll interval
+  }
+  return false;
+}
+
+const created = [];
+async function create(language) {
+  const ctx = await call('POST', '/api/contexts', { language });
+  created.push(ctx.contextId);
+  return ctx.contextId;
+}
+async function remove(id) {
+  await call('DELETE', `/api/contexts/${id}`);
+  created.splice(created.indexOf(id), 1);
+}
+
+async function benchCreate() {
+  // Warm: an idle executor is waiting (the pool refilled after the last take).
+  const warm = [];
+  const stopAt = now() + 30_000;
+  for (let i = 0; i < 10 && now() < stopAt; i++) {
+    if (!(await waitIdle('python', stopAt))) break;
+    const t0 = now();
+    const id = await create('python');
+    warm.push(now() - t0);
+    await remove(id);
+  }
+  row('interpreter context create, pool warm (python)', 'ms', warm);
+
+  // Cold: take every idle executor first, so the measured create spawns one.
+  const cold = [];
+  for (let i = 0; i < 3 && now() < stopAt + 30_000; i++) {
+    const held = [];
+    for (let n = await idleCount('python'); n > 0; n--) held.push(await create('python'));
+    const t0 = now();
+    const id = await create('python');
+    cold.push(now() - t0);
+    held.push(id);
+    for (const h of held) await remove(h);
+  }
+  row('interpreter context create, pool cold (python)', 'ms', cold);
+}
+
+async function benchOnePlusOne(language) {
+  const id = await create(language);
+  await runCode(id, '1+1'); // first run pays one-time costs
+  const samples = [];
+  const stopAt = now() + 10_000;
+  for (let i = 0; i < 300 && now() < stopAt; i++) {
+    const t0 = now();
+    await runCode(id, '1+1');
+    samples.push(now() - t0);
+  }
+  row(`interpreter run 1+1 (${language})`, 'ms', samples);
+  return id;
+}
+
+async function benchPrintLoop() {
+  const id = await create('python');
+  const samples = [];
+  const stopAt = now() + 20_000;
+  for (let i = 0; i < 30 && now() < stopAt; i++) {
+    const t0 = now();
+    const events = await runCode(id, 'for i in range(10000):\n    print(i)');
+    samples.push(now() - t0);
+    const bytes = events.filter((e) => e.type === 'stdout').reduce((n, e) => n + e.text.length, 0);
+    if (bytes !== 48890) throw new Error(`print loop: got ${bytes} bytes of stdout`);
+  }
+  row('interpreter 10k-line print loop (python)', 'ms', samples);
+
+  // First stdout event: how long after the print it reaches the client.
+  const latency = [];
+  for (let i = 0; i < 30 && now() < stopAt + 10_000; i++) {
+    let arrived;
+    const events = await runCode(id, "import time\nprint(repr(time.time() * 1000), flush=True)\ntime.sleep(0.02)", (piece) => {
+      if (arrived === undefined && piece.includes('"stdout"')) arrived = performance.timeOrigin + performance.now();
+    });
+    const printed = Number(events.find((e) => e.type === 'stdout').text);
+    latency.push(arrived - printed);
+  }
+  row('interpreter first stdout event after print (python)', 'ms', latency);
+  await remove(id);
+}
+
+function rssMiB(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024;
+}
+
+async function benchIdleRss(language, pidCode) {
+  const id = await create(language);
+  const events = await runCode(id, pidCode);
+  const pid = Number(events.find((e) => e.type === 'result')?.text);
+  if (Number.isInteger(pid) && fs.existsSync(`/proc/${pid}/status`)) row(`interpreter idle executor RSS (${language})`, 'MiB', [rssMiB(pid)]);
+  await remove(id);
+}
+
+try {
+  await benchCreate();
+  for (const language of ['python', 'javascript', 'typescript']) await remove(await benchOnePlusOne(language));
+  await benchPrintLoop();
+  await benchIdleRss('python', 'import os\nos.getpid()');
+  await benchIdleRss('javascript', 'process.pid');
+  await benchIdleRss('typescript', 'process.pid');
+} finally {
+  for (const id of [...created]) await call('DELETE', `/api/contexts/${id}`).catch(() => {});
+}

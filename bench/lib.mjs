@@ -1,0 +1,35 @@
+// Shared helpers for bench scripts: timing, percentiles, row output.
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+export const baseUrl = process.env.BENCH_BASE_URL;
+export const daemonPid = Number(process.env.BENCH_DAEMON_PID || 0);
+
+export function row(name, unit, median, p99 = '-') {
+  const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v);
+  process.stdout.write(`ROW\t${name}\t${unit}\t${fmt(median)}\t${fmt(p99)}\n`);
+}
+
+export function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+// Runs fn `count` times (bounded by `maxMs`), returns per-call latencies in ms.
+export async function timeCalls(fn, { count = 1000, maxMs = 10000, warmup = 20 } = {}) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const out = [];
+  const deadline = performance.now() + maxMs;
+  for (let i = 0; i < count && performance.now() < deadline; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+export function rssKiB(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+}

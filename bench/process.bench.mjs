@@ -1,0 +1,160 @@
+// Background process and exec-stream benchmarks against a running daemon
+// (BENCH_BASE_URL, loopback). One line per row:
+// ROW<TAB>name<TAB>unit<TAB>median<TAB>p99 or -
+//
+// The daemon runs on this machine, so "really running" and "gone" are read
+// from /proc by the PIDs the daemon reports.
+
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { baseUrl as base, percentile, row } from './lib.mjs';
+
+if (!base) {
+  console.error('BENCH_BASE_URL is not set');
+  process.exit(2);
+}
+
+const N = 50;
+const now = () => performance.now();
+
+async function call(method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+// State letter and command name of a PID, or null once it is gone.
+function procState(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return { comm, state };
+  } catch {
+    return null;
+  }
+}
+
+const running = (pid) => {
+  const s = procState(pid);
+  return s !== null && s.comm === 'sleep' && s.state !== 'Z';
+};
+const gone = (pid) => {
+  const s = procState(pid);
+  return s === null || s.state === 'Z';
+};
+
+async function pollUntil(pred, limitMs) {
+  const deadline = now() + limitMs;
+  while (!pred()) {
+    if (now() > deadline) return false;
+    await new Promise((r) => setImmediate(r));
+  }
+  return true;
+}
+
+async function processRows() {
+  await call('DELETE', '/api/process/kill-all');
+  const latencies = [];
+  const pids = [];
+  const t0 = now();
+  for (let i = 0; i < N; i++) {
+    const s = now();
+    const started = await call('POST', '/api/process/start', { command: 'sleep 60', sessionId: 'bench' });
+    latencies.push(now() - s);
+    pids.push(started.pid);
+  }
+  const allRunning = (await pollUntil(() => pids.every(running), 5000)) ? now() - t0 : NaN;
+  row(`process start latency (${N}x sleep 60)`, 'ms', percentile(latencies, 50), percentile(latencies, 99));
+  row(`process all ${N} running`, 'ms', allRunning);
+
+  const listTimes = [];
+  for (let i = 0; i < 200; i++) {
+    const s = now();
+    const listed = await call('GET', '/api/process/list?status=running');
+    listTimes.push(now() - s);
+    if (listed.processes.length < N) throw new Error(`list shows ${listed.processes.length} running`);
+  }
+  row(`process list latency (${N} live)`, 'ms', percentile(listTimes, 50), percentile(listTimes, 99));
+
+  const k0 = now();
+  const killed = await call('DELETE', '/api/process/kill-all');
+  if (killed.cleanedCount !== N) throw new Error(`kill-all cleaned ${killed.cleanedCount}`);
+  const allGone = (await pollUntil(() => pids.every(gone), 10_000)) ? now() - k0 : NaN;
+  row(`process kill-all until ${N} gone`, 'ms', allGone);
+}
+
+async function openExecStream(command) {
+  return fetch(base + '/api/execute/stream', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ command, sessionId: 'bench' }),
+  });
+}
+
+async function streamThroughput(totalBytes) {
+  const s = now();
+  const res = await openExecStream(`head -c ${totalBytes} /dev/zero | tr '\\0' x`);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  let bytes = 0;
+  let complete = false;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffered.indexOf('\n\n')) >= 0) {
+      const frame = buffered.slice(0, cut);
+      buffered = buffered.slice(cut + 2);
+      if (!frame.startsWith('data: ')) continue;
+      const event = JSON.parse(frame.slice(6));
+      if (event.type === 'stdout') bytes += event.data.length;
+      else if (event.type === 'complete') complete = true;
+    }
+  }
+  if (!complete || bytes !== totalBytes) throw new Error(`stream delivered ${bytes} of ${totalBytes} bytes`);
+  return totalBytes / 1e6 / ((now() - s) / 1000);
+}
+
+async function firstEvent() {
+  const controller = new AbortController();
+  const s = now();
+  const res = await fetch(base + '/api/execute/stream', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ command: 'echo hi; sleep 1', sessionId: 'bench' }),
+    signal: controller.signal,
+  });
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!text.includes('"type":"stdout"')) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error('stream ended before stdout');
+    text += decoder.decode(value, { stream: true });
+  }
+  const elapsed = now() - s;
+  controller.abort();
+  return elapsed;
+}
+
+async function streamRows() {
+  const rates = [];
+  for (let i = 0; i < 3; i++) rates.push(await streamThroughput(50 * 1024 * 1024));
+  row('exec-stream 50 MB', 'MB/s', percentile(rates, 50));
+
+  const firsts = [];
+  for (let i = 0; i < 10; i++) firsts.push(await firstEvent());
+  row('exec-stream first stdout event (echo hi; sleep 1)', 'ms', percentile(firsts, 50), percentile(firsts, 99));
+  await call('DELETE', '/api/process/kill-all');
+}
+
+await processRows();
+await streamRows();

@@ -1,0 +1,245 @@
+#include "files/codec.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+namespace sbx::files {
+namespace {
+
+constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// Decoding table: 0-63 sextet values, then these markers.
+constexpr std::uint8_t k_skip = 64;  // whitespace
+constexpr std::uint8_t k_pad = 65;   // '='
+constexpr std::uint8_t k_invalid = 255;
+
+constexpr std::array<std::uint8_t, 256> make_decode_table() {
+  std::array<std::uint8_t, 256> t{};
+  for (auto& v : t) v = k_invalid;
+  for (std::uint8_t i = 0; i < 64; ++i) t[static_cast<unsigned char>(k_alphabet[i])] = i;
+  for (unsigned char c : {' ', '\t', '\r', '\n', '\f', '\v'}) t[c] = k_skip;
+  t['='] = k_pad;
+  return t;
+}
+constexpr auto k_decode = make_decode_table();
+
+// Length of the valid UTF-8 sequence starting at p (0 if malformed).
+// `end - p` must be at least 1.
+std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end) {
+  unsigned char c = p[0];
+  std::size_t avail = static_cast<std::size_t>(end - p);
+  auto cont = [&](std::size_t i) { return i < avail && (p[i] & 0xC0) == 0x80; };
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (avail < 2) return 0;
+    unsigned char d = p[1];
+    if (c == 0xE0 && d < 0xA0) return 0;  // overlong
+    if (c == 0xED && d > 0x9F) return 0;  // surrogate
+    return cont(1) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (avail < 2) return 0;
+    unsigned char d = p[1];
+    if (c == 0xF0 && d < 0x90) return 0;  // overlong
+    if (c == 0xF4 && d > 0x8F) return 0;  // above U+10FFFF
+    return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+bool all_ascii8(const unsigned char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return (w & 0x8080808080808080ULL) == 0;
+}
+
+// Bytes that a JSON string cannot carry verbatim: control characters, '"',
+// '\\', and everything non-ASCII (checked for well-formedness).
+constexpr std::array<bool, 256> make_special_table() {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  t['"'] = t['\\'] = true;
+  for (int c = 0x80; c < 0x100; ++c) t[c] = true;
+  return t;
+}
+constexpr auto k_special = make_special_table();
+
+}  // namespace
+
+std::size_t base64_encoded_size(std::size_t bytes) {
+  return (bytes + 2) / 3 * 4;
+}
+
+void base64_append(std::string& out, std::string_view bytes) {
+  std::size_t start = out.size();
+  out.resize(start + base64_encoded_size(bytes.size()));
+  char* o = out.data() + start;
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t n = bytes.size(), i = 0;
+  for (; i + 3 <= n; i += 3) {
+    std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
+    o[0] = k_alphabet[v >> 18];
+    o[1] = k_alphabet[(v >> 12) & 63];
+    o[2] = k_alphabet[(v >> 6) & 63];
+    o[3] = k_alphabet[v & 63];
+    o += 4;
+  }
+  if (n - i == 1) {
+    std::uint32_t v = std::uint32_t{p[i]} << 16;
+    o[0] = k_alphabet[v >> 18];
+    o[1] = k_alphabet[(v >> 12) & 63];
+    o[2] = o[3] = '=';
+  } else if (n - i == 2) {
+    std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8);
+    o[0] = k_alphabet[v >> 18];
+    o[1] = k_alphabet[(v >> 12) & 63];
+    o[2] = k_alphabet[(v >> 6) & 63];
+    o[3] = '=';
+  }
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  base64_append(out, bytes);
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::string out;
+  out.resize(text.size() / 4 * 3 + 3);
+  char* o = out.data();
+  std::uint32_t acc = 0;
+  int sextets = 0;
+  bool padded = false;
+  for (unsigned char c : text) {
+    std::uint8_t v = k_decode[c];
+    if (v < 64) {
+      if (padded) return std::nullopt;  // data after padding
+      acc = (acc << 6) | v;
+      if (++sextets == 4) {
+        o[0] = static_cast<char>(acc >> 16);
+        o[1] = static_cast<char>(acc >> 8);
+        o[2] = static_cast<char>(acc);
+        o += 3;
+        acc = 0;
+        sextets = 0;
+      }
+    } else if (v == k_pad) {
+      if (sextets < 2 && !padded) return std::nullopt;
+      padded = true;
+    } else if (v != k_skip) {
+      return std::nullopt;
+    }
+  }
+  if (sextets == 1) return std::nullopt;
+  if (sextets == 2) {
+    *o++ = static_cast<char>(acc >> 4);
+  } else if (sextets == 3) {
+    *o++ = static_cast<char>(acc >> 10);
+    *o++ = static_cast<char>(acc >> 2);
+  }
+  out.resize(static_cast<std::size_t>(o - out.data()));
+  return out;
+}
+
+bool utf8_valid(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    if (end - p >= 8 && all_ascii8(p)) {
+      p += 8;
+      continue;
+    }
+    std::size_t n = utf8_sequence(p, end);
+    if (n == 0) return false;
+    p += n;
+  }
+  return true;
+}
+
+std::size_t utf8_cut(std::string_view s) {
+  // A character is at most 4 bytes: look at the last 3 for a lead byte whose
+  // sequence would run past the end.
+  std::size_t n = s.size();
+  for (std::size_t back = 1; back <= 3 && back <= n; ++back) {
+    auto c = static_cast<unsigned char>(s[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte: keep looking
+    std::size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (want <= back) return n;  // complete (or ASCII)
+    // Incomplete: hold it back only if what is there could still be valid.
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data()) + (n - back);
+    bool could_be_valid = c >= 0xC2 && c <= 0xF4;
+    if (could_be_valid && back >= 2) {
+      unsigned char d = p[1];
+      if ((c == 0xE0 && d < 0xA0) || (c == 0xED && d > 0x9F) || (c == 0xF0 && d < 0x90) ||
+          (c == 0xF4 && d > 0x8F))
+        could_be_valid = false;
+    }
+    return could_be_valid ? n - back : n;
+  }
+  return n;
+}
+
+void json_escape_append(std::string& out, std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  out.reserve(out.size() + s.size() + 16);
+  while (p < end) {
+    // Copy the longest run of bytes that need nothing.
+    const auto* run = p;
+    while (p < end && !k_special[*p]) ++p;
+    out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+    if (p == end) break;
+    unsigned char c = *p;
+    if (c >= 0x80) {
+      std::size_t n = utf8_sequence(p, end);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";  // U+FFFD
+        ++p;
+      } else {
+        out.append(reinterpret_cast<const char*>(p), n);
+        p += n;
+      }
+      continue;
+    }
+    ++p;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default: {
+        static constexpr char hex[] = "0123456789abcdef";
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        out.append(esc, 6);
+      }
+    }
+  }
+}
+
+void json_quote_append(std::string& out, std::string_view s) {
+  out += '"';
+  json_escape_append(out, s);
+  out += '"';
+}
+
+}  // namespace sbx::files

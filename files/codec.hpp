@@ -1,0 +1,36 @@
+#pragma once
+// Byte-level encodings the file routes need at disk speed: base64, UTF-8
+// checks and JSON string escaping. Plain table loops, no allocation beyond
+// the output string.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sbx::files {
+
+// Standard base64 (A-Z a-z 0-9 + /, '=' padding, no line breaks).
+std::size_t base64_encoded_size(std::size_t bytes);
+void base64_append(std::string& out, std::string_view bytes);
+std::string base64_encode(std::string_view bytes);
+// Decodes standard base64; whitespace is skipped, padding is optional.
+// Anything else (foreign characters, '=' before the end, a dangling
+// sixth-bit group) is an error.
+std::optional<std::string> base64_decode(std::string_view text);
+
+// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code
+// points above U+10FFFF).
+bool utf8_valid(std::string_view s);
+// The length of `s` without a trailing, possibly incomplete, multi-byte
+// sequence, so that cutting there never splits a character. Bytes that can
+// never become valid are not held back.
+std::size_t utf8_cut(std::string_view s);
+
+// Appends `s` as the inside of a JSON string literal (no quotes). Control
+// characters, '"' and '\\' are escaped; malformed UTF-8 becomes U+FFFD, as
+// the transport's own serialiser does.
+void json_escape_append(std::string& out, std::string_view s);
+// `"<escaped s>"`
+void json_quote_append(std::string& out, std::string_view s);
+
+}  // namespace sbx::files

@@ -1,0 +1,22 @@
+#pragma once
+// MIME detection with libmagic (what `file --mime-type` uses) and the
+// contract's text-vs-binary rule (API.md §7.1 step 4).
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace sbx::files {
+
+// How many leading bytes detection looks at: enough for libmagic's tests,
+// small enough that a 1 GB file costs the same as a 1 KB one.
+inline constexpr std::size_t k_sniff_bytes = 64 * 1024;
+
+// MIME type of content that starts with `head` (at most k_sniff_bytes are
+// used). An empty file is "inode/x-empty", as `file` reports it.
+std::string detect_mime(std::string_view head, bool file_is_empty);
+
+// Text when the type starts with text/ or mentions json, xml, javascript or
+// x-empty.
+bool is_text_mime(std::string_view mime);
+
+}  // namespace sbx::files

@@ -1,0 +1,42 @@
+#include "handlers/command_request.hpp"
+
+#include "handlers/not_implemented.hpp"
+#include "handlers/request_body.hpp"
+#include "session/shell_script.hpp"
+
+namespace sbx::handlers {
+
+result<parsed_command> read_command_request(const nlohmann::json& body, const http::request& req) {
+  fields f(body);
+  parsed_command cmd;
+  cmd.command = f.required_str("command");
+  auto sid = f.str("sessionId");
+  if (auto cwd = f.str("cwd")) cmd.cwd = std::move(*cwd);
+  if (auto env = f.string_map("env")) cmd.env = std::move(*env);
+  auto timeout = f.integer("timeoutMs");
+  cmd.background = f.boolean("background").value_or(false);
+  cmd.process_id = f.str("processId");
+  if (!f.ok()) return f.error();
+
+  if (cmd.command.find_first_not_of(" \t\r\n") == std::string::npos)
+    return make_error(codes::invalid_command, "Invalid command: empty command provided");
+  if (cmd.command.find('\0') != std::string::npos)
+    return make_error(codes::invalid_command, "Invalid command: contains NUL bytes");
+  if (timeout && *timeout < 0) return field_error("timeoutMs", "must not be negative");
+  if (timeout) cmd.timeout_ms = static_cast<std::uint64_t>(*timeout);
+  for (const auto& [name, value] : cmd.env)
+    if (!session::valid_env_name(name))
+      return field_error("env", "'" + name + "' is not a valid environment variable name");
+  if (cmd.cwd && cmd.cwd->empty()) return field_error("cwd", "must not be empty");
+  cmd.session_named = (sid && !sid->empty()) || req.header("X-Session-Id") ||
+                      req.header("Authorization") || req.query_param("session") ||
+                      req.query_param("sessionId");
+  cmd.session_id = resolve_session_id(req, sid, true);
+  return cmd;
+}
+
+void execute_background(app&, parsed_command, http::responder done) {
+  done(make_error(codes::not_implemented, "background execution is not implemented yet"));
+}
+
+}  // namespace sbx::handlers

@@ -1,0 +1,150 @@
+#pragma once
+// One executor process (interpreter/executors/*): spawned through the reaper,
+// driven over its fd 3 (commands) and fd 4 (events), its fd 1/2 (the user
+// code's stdout/stderr) read as the bytes arrive. Every method runs on the
+// interpreter strand; nothing here blocks.
+#include <sys/types.h>
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/result.hpp"
+#include "interpreter/language.hpp"
+#include "interpreter/protocol.hpp"
+#include "process/reaper.hpp"
+
+namespace sbx::interp {
+
+using strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+enum class output_stream { out, err };
+
+// What the run currently using an executor hears from it.
+class executor_listener {
+ public:
+  virtual ~executor_listener() = default;
+  // Bytes the user code printed, cut at UTF-8 character boundaries.
+  virtual void on_output(output_stream s, std::string text) = 0;
+  // A result / error / done event of the current run. Every byte printed
+  // before the executor wrote the event has been passed to on_output first.
+  virtual void on_event(const nlohmann::json& event) = 0;
+  virtual void on_exit(process::exit_status st) = 0;
+  // Backpressure: while false, stdout/stderr are not read (the executor
+  // blocks on its full pipe); `resume` is called once output is welcome again.
+  virtual bool accepts_output() = 0;
+  virtual void when_accepts_output(std::function<void()> resume) = 0;
+};
+
+struct launch_spec {
+  language lang = language::python;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string cwd;
+  std::chrono::milliseconds start_timeout{60'000};
+};
+
+class executor : public std::enable_shared_from_this<executor> {
+ public:
+  // Ready (ok) or failed to start (spawn error, exit, start timeout).
+  using ready_fn = std::function<void(status)>;
+  // The process ended on its own (not through kill()); `run_told` says
+  // whether a run was listening and has been told.
+  using exit_fn = std::function<void(const std::shared_ptr<executor>& self, process::exit_status st,
+                                     bool run_told)>;
+  using configured_fn = std::function<void(std::optional<std::string> error)>;
+
+  static result<std::shared_ptr<executor>> launch(process::reaper& reaper,
+                                                  boost::asio::thread_pool& blocking, strand& s,
+                                                  const launch_spec& spec, ready_fn on_ready,
+                                                  exit_fn on_exit);
+  executor(boost::asio::thread_pool& blocking, strand& s, language lang, ready_fn on_ready,
+           exit_fn on_exit);
+  ~executor();
+  executor(const executor&) = delete;
+  executor& operator=(const executor&) = delete;
+
+  language lang() const { return lang_; }
+  pid_t pid() const { return pid_; }
+  bool alive() const { return state_ != state::dead; }
+
+  // Binds the executor to a context's working directory and environment.
+  void configure(const std::string& cwd, const std::map<std::string, std::string>& env,
+                 configured_fn done);
+  // Starts one run; its output and events go to `listener` until detach().
+  void run(const std::string& id, const std::string& code,
+           std::shared_ptr<executor_listener> listener);
+  void detach();
+  // SIGINT to the executor: the run raises KeyboardInterrupt (or stops).
+  void interrupt();
+  // Ends the process tree with SIGKILL; no callback runs afterwards.
+  void kill();
+
+ private:
+  enum class state { starting, ready, dead };
+
+  void start_timer(std::chrono::milliseconds timeout);
+  void arm_output(output_stream s);
+  void on_output_readable(output_stream s);
+  // Reads what is readable now (at most `limit` bytes); false on EOF.
+  bool read_output(output_stream s, std::size_t limit);
+  void deliver_output(output_stream s, std::string_view bytes, bool final);
+  void drain_output();
+  void emit_held(output_stream s);
+  void flush_held();
+  void arm_events();
+  void read_events();
+  void handle_event(const nlohmann::json& ev);
+  void send(std::string line);
+  void write_next();
+  void on_process_exit(process::exit_status st);
+  void fail_start(std::string reason);
+  void close_pipes();
+
+  boost::asio::thread_pool& blocking_;
+  strand& strand_;
+  language lang_;
+  state state_ = state::starting;
+  pid_t pid_ = -1;
+  ready_fn on_ready_;
+  exit_fn on_exit_;
+  configured_fn on_configured_;
+
+  std::array<boost::asio::posix::stream_descriptor, 2> output_;
+  std::array<std::string, 2> partial_utf8_;
+  // Text of an unfinished line, held briefly so that print()'s separate
+  // writes of text and newline reach the client as one line.
+  std::array<std::string, 2> held_;
+  boost::asio::steady_timer hold_timer_;
+  bool hold_armed_ = false;
+  std::array<bool, 2> armed_{false, false};
+  std::array<bool, 2> open_{true, true};
+  bool paused_ = false;
+  std::uint64_t pause_generation_ = 0;
+  std::string startup_stderr_;  // last bytes, for a start-up failure message
+
+  boost::asio::posix::stream_descriptor events_;
+  line_splitter event_lines_;
+  boost::asio::posix::stream_descriptor commands_;
+  std::deque<std::string> command_queue_;
+  bool writing_ = false;
+  boost::asio::steady_timer start_timer_;
+
+  std::string run_id_;
+  std::shared_ptr<executor_listener> listener_;
+};
+
+}  // namespace sbx::interp

@@ -1,0 +1,42 @@
+#include "interpreter/executor_command.hpp"
+
+#include <filesystem>
+#include <map>
+
+namespace sbx::interp {
+
+std::string executors_dir(const config& cfg) {
+  if (!cfg.executors_dir.empty()) return cfg.executors_dir;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "interpreter/executors";
+  return (exe.parent_path().parent_path() / "interpreter" / "executors")
+      .lexically_normal()
+      .string();
+}
+
+std::vector<std::string> executor_argv(language lang, const std::string& dir) {
+  switch (lang) {
+    case language::python:
+      return {k_python, dir + "/python_executor.py"};
+    case language::javascript:
+      return {"node", dir + "/node_executor.mjs"};
+    case language::typescript:
+      return {"node", dir + "/node_executor.mjs", "--typescript"};
+  }
+  return {};
+}
+
+std::vector<std::string> executor_environment() {
+  auto env = current_environment();
+  env["PYTHONUNBUFFERED"] = "1";
+  env["NODE_NO_WARNINGS"] = "1";
+  env["LANG"] = "C.UTF-8";
+  env["LC_ALL"] = "C.UTF-8";
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+}  // namespace sbx::interp

@@ -1,0 +1,157 @@
+#include "interpreter/protocol.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "server/http_types.hpp"
+
+namespace sbx::interp {
+namespace {
+
+using nlohmann::json;
+
+std::string line_of(const json& j) {
+  std::string s = http::dump_json(j);
+  s += '\n';
+  return s;
+}
+
+// MIME type -> the key the SDK's ResultImpl reads.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 9> k_format_keys{{
+    {"text/plain", "text"},
+    {"text/html", "html"},
+    {"image/png", "png"},
+    {"image/jpeg", "jpeg"},
+    {"image/svg+xml", "svg"},
+    {"text/latex", "latex"},
+    {"text/markdown", "markdown"},
+    {"application/javascript", "javascript"},
+    {"application/json", "json"},
+}};
+
+std::string string_field(const json& obj, const char* name, std::string fallback) {
+  auto it = obj.find(name);
+  if (it != obj.end() && it->is_string() && !it->get_ref<const std::string&>().empty())
+    return it->get<std::string>();
+  return fallback;
+}
+
+}  // namespace
+
+std::string execute_command(std::string_view id, std::string_view code) {
+  return line_of({{"type", "execute"}, {"id", id}, {"code", code}});
+}
+
+std::string configure_command(std::string_view cwd, const std::map<std::string, std::string>& env) {
+  return line_of({{"type", "configure"}, {"cwd", cwd}, {"env", env}});
+}
+
+std::string shutdown_command() {
+  return line_of({{"type", "shutdown"}});
+}
+
+std::optional<json> parse_event_line(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+  if (line.empty()) return std::nullopt;
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  auto type = j.find("type");
+  if (type == j.end() || !type->is_string()) return std::nullopt;
+  return j;
+}
+
+json stdout_event(std::string text) {
+  return {{"type", "stdout"}, {"text", std::move(text)}};
+}
+json stderr_event(std::string text) {
+  return {{"type", "stderr"}, {"text", std::move(text)}};
+}
+
+std::optional<json> result_event(const json& data, const json& metadata) {
+  if (!data.is_object()) return std::nullopt;
+  json event = {{"type", "result"}};
+  bool any = false;
+  for (auto [mime, key] : k_format_keys) {
+    auto it = data.find(mime);
+    if (it == data.end() || it->is_null()) continue;
+    // json carries a JSON value; every other format is text.
+    if (key == "json" || it->is_string())
+      event[std::string(key)] = *it;
+    else
+      event[std::string(key)] = it->dump();
+    any = true;
+  }
+  if (!any) return std::nullopt;
+  event["metadata"] = metadata.is_object() ? metadata : json::object();
+  return event;
+}
+
+json error_event(std::string ename, std::string evalue, std::vector<std::string> traceback) {
+  return {{"type", "error"},
+          {"ename", std::move(ename)},
+          {"evalue", std::move(evalue)},
+          {"traceback", std::move(traceback)}};
+}
+
+json error_event_from(const json& e) {
+  std::vector<std::string> traceback;
+  if (auto tb = e.find("traceback"); tb != e.end() && tb->is_array())
+    for (const auto& line : *tb)
+      if (line.is_string()) traceback.push_back(line.get<std::string>());
+  std::string evalue;
+  if (auto v = e.find("evalue"); v != e.end() && v->is_string()) evalue = v->get<std::string>();
+  return error_event(string_field(e, "ename", "Error"), std::move(evalue), std::move(traceback));
+}
+
+json complete_event(std::int64_t execution_count) {
+  return {{"type", "execution_complete"}, {"execution_count", execution_count}};
+}
+
+std::size_t complete_utf8_prefix(std::string_view bytes) {
+  // Look back at most 3 bytes for the lead byte of an unfinished sequence.
+  std::size_t n = bytes.size();
+  for (std::size_t back = 1; back <= 3 && back <= n; ++back) {
+    auto c = static_cast<unsigned char>(bytes[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte: keep looking
+    std::size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+    return need > back ? n - back : n;
+  }
+  return n;
+}
+
+void line_splitter::append(std::string_view bytes) {
+  if (discarding_) {
+    auto nl = bytes.find('\n');
+    if (nl == std::string_view::npos) return;
+    bytes.remove_prefix(nl + 1);
+    discarding_ = false;
+  }
+  buffer_.append(bytes);
+  // The unfinished last line alone may not exceed the limit.
+  auto last_nl = buffer_.rfind('\n');
+  std::size_t tail_start = last_nl == std::string::npos ? 0 : last_nl + 1;
+  if (buffer_.size() - tail_start > max_line_) {
+    buffer_.erase(tail_start);
+    scan_from_ = std::min(scan_from_, buffer_.size());
+    discarding_ = true;
+    ++dropped_;
+  }
+}
+
+std::optional<std::string> line_splitter::next() {
+  for (;;) {
+    auto nl = buffer_.find('\n', scan_from_);
+    if (nl == std::string::npos) {
+      scan_from_ = buffer_.size();
+      return std::nullopt;
+    }
+    std::string line = buffer_.substr(0, nl);
+    buffer_.erase(0, nl + 1);
+    scan_from_ = 0;
+    if (line.size() <= max_line_) return line;
+    ++dropped_;
+  }
+}
+
+}  // namespace sbx::interp

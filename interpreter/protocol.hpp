@@ -1,0 +1,64 @@
+#pragma once
+// The executor line protocol (commands on the executor's fd 3, events on its
+// fd 4, one JSON object per line) and its mapping to the SSE events of
+// POST /api/execute/code (API.md §10.5). Pure functions: no I/O.
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sbx::interp {
+
+// --- commands (daemon -> executor); each ends with '\n' ---
+std::string execute_command(std::string_view id, std::string_view code);
+std::string configure_command(std::string_view cwd, const std::map<std::string, std::string>& env);
+std::string shutdown_command();
+
+// --- events (executor -> daemon) ---
+// One event line as a JSON object with a string "type", or nothing when the
+// line is not one (blank, malformed, not an object).
+std::optional<nlohmann::json> parse_event_line(std::string_view line);
+
+// --- SSE events ---
+nlohmann::json stdout_event(std::string text);
+nlohmann::json stderr_event(std::string text);
+// One executor output (a MIME bundle) as ONE result event carrying every
+// format key the SDK's ResultImpl reads: text, html, png, jpeg, svg, latex,
+// markdown, javascript, json. Nothing when the bundle has none of them.
+std::optional<nlohmann::json> result_event(const nlohmann::json& data,
+                                           const nlohmann::json& metadata);
+nlohmann::json error_event(std::string ename, std::string evalue,
+                           std::vector<std::string> traceback = {});
+// The executor's error event, re-shaped (missing fields get defaults).
+nlohmann::json error_event_from(const nlohmann::json& executor_error);
+nlohmann::json complete_event(std::int64_t execution_count);
+
+// Length of the longest prefix of `bytes` that does not end inside a UTF-8
+// sequence, so a multi-byte character split across two pipe reads is sent
+// whole with the second read instead of being replaced twice.
+std::size_t complete_utf8_prefix(std::string_view bytes);
+
+// Splits a byte stream into lines. A line longer than max_line bytes is
+// dropped (counted in dropped()), so one runaway event cannot grow the buffer
+// without bound.
+class line_splitter {
+ public:
+  explicit line_splitter(std::size_t max_line) : max_line_(max_line) {}
+  void append(std::string_view bytes);
+  // The next complete line without its '\n'.
+  std::optional<std::string> next();
+  std::size_t dropped() const { return dropped_; }
+
+ private:
+  std::size_t max_line_;
+  std::string buffer_;
+  std::size_t scan_from_ = 0;
+  bool discarding_ = false;
+  std::size_t dropped_ = 0;
+};
+
+}  // namespace sbx::interp

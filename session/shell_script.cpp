@@ -1,0 +1,111 @@
+#include "session/shell_script.hpp"
+
+#include <string>
+
+namespace sbx::session {
+
+std::string shell_quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+bool valid_env_name(std::string_view name) {
+  if (name.empty()) return false;
+  auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  if (!alpha(name[0])) return false;
+  for (char c : name)
+    if (!alpha(c) && !(c >= '0' && c <= '9')) return false;
+  return true;
+}
+
+std::string preamble() {
+  // Aliases persist between commands like in an interactive shell; the
+  // helper restores $? after the report so `false` then `echo $?` prints 1.
+  return "shopt -s expand_aliases; __sbx_rc() { return \"$1\"; }\n";
+}
+
+std::string command_line(int daemon_pid, int command_fd, int out_fd, int err_fd,
+                         const std::optional<std::string>& cwd,
+                         const std::map<std::string, std::string>& env) {
+  const std::string proc = "/proc/" + std::to_string(daemon_pid) + "/fd/";
+  // $(<file) reads the text without forking; the memfd carries any length.
+  // The newline after the text ends a trailing here-document or comment.
+  std::string body = "__sbx_rc \"$__sbx_p\"; builtin eval \"$__sbx_c\"$'\\n'";
+  std::string run;
+  if (cwd || !env.empty()) {
+    run = "( ";
+    if (cwd) run += "builtin cd -- " + shell_quote(*cwd) + " || builtin exit 1; ";
+    for (const auto& [k, v] : env) run += "builtin export " + k + "=" + shell_quote(v) + "; ";
+    run += body + " )";
+  } else {
+    run = "{ " + body + "; }";
+  }
+  // $? of the previous command is carried into this one.
+  std::string line = "__sbx_p=$?; __sbx_c=$(<" + proc + std::to_string(command_fd) + "); " + run +
+                     " </dev/null >" + proc + std::to_string(out_fd) + " 2>" + proc +
+                     std::to_string(err_fd) + " " + std::to_string(k_control_fd) +
+                     ">&-; __sbx_s=$?; builtin unset __sbx_c; builtin printf 'C%d\\0%s\\0' "
+                     "\"$__sbx_s\" \"$PWD\" >&" +
+                     std::to_string(k_control_fd) + "; __sbx_rc \"$__sbx_s\"\n";
+  return line;
+}
+
+std::string snapshot_line() {
+  return "__sbx_s=$?; { builtin printf 'E'; builtin export -p; builtin printf '\\0%s\\0' \"$PWD\"; "
+         "} >&" +
+         std::to_string(k_control_fd) + "; __sbx_rc \"$__sbx_s\"\n";
+}
+
+std::map<std::string, std::string> parse_export_p(std::string_view text) {
+  // Lines look like: declare -x NAME="value" (value may span lines; \ escapes
+  // " \ $ `), or declare -x NAME for an exported variable without a value.
+  std::map<std::string, std::string> out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text.compare(i, 9, "declare -") != 0) {
+      auto nl = text.find('\n', i);
+      if (nl == std::string_view::npos) break;
+      i = nl + 1;
+      continue;
+    }
+    auto space = text.find(' ', i + 9);
+    if (space == std::string_view::npos) break;
+    i = space + 1;
+    std::size_t name_start = i;
+    while (i < text.size() && text[i] != '=' && text[i] != '\n') ++i;
+    std::string name(text.substr(name_start, i - name_start));
+    if (i >= text.size() || text[i] == '\n') {
+      ++i;
+      continue;  // exported but unset: not part of the environment
+    }
+    ++i;  // '='
+    std::string value;
+    if (i < text.size() && text[i] == '"') {
+      ++i;
+      while (i < text.size() && text[i] != '"') {
+        if (text[i] == '\\' && i + 1 < text.size() &&
+            (text[i + 1] == '"' || text[i + 1] == '\\' || text[i + 1] == '$' ||
+             text[i + 1] == '`')) {
+          value += text[i + 1];
+          i += 2;
+          continue;
+        }
+        value += text[i++];
+      }
+      ++i;  // closing quote
+    }
+    while (i < text.size() && text[i] != '\n') ++i;
+    ++i;
+    if (valid_env_name(name)) out[name] = std::move(value);
+  }
+  return out;
+}
+
+}  // namespace sbx::session

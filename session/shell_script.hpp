@@ -1,0 +1,38 @@
+#pragma once
+// The text sandboxd writes to a session's bash. Kept apart from the I/O so the
+// quoting rules can be unit-tested.
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sbx::session {
+
+// The descriptor on which the shell reports to the daemon. High, so user
+// scripts are unlikely to touch it; bash's own {var} allocation starts at 10.
+inline constexpr int k_control_fd = 61;
+
+// 'text' with every ' escaped, safe as one bash word.
+std::string shell_quote(std::string_view text);
+
+// Valid environment variable name: [A-Za-z_][A-Za-z0-9_]*.
+bool valid_env_name(std::string_view name);
+
+// One-time set-up sent when the shell starts.
+std::string preamble();
+
+// Runs the command stored in the daemon's fd `command_fd` (a memfd holding the
+// text), with stdout/stderr to the daemon's fds `out_fd`/`err_fd`, then reports
+// "C<status>\0<cwd>\0" on the control fd. With cwd/env overrides the command
+// runs in a subshell so they apply to it alone.
+std::string command_line(int daemon_pid, int command_fd, int out_fd, int err_fd,
+                         const std::optional<std::string>& cwd,
+                         const std::map<std::string, std::string>& env);
+
+// Reports "E<export -p output>\0<cwd>\0" on the control fd.
+std::string snapshot_line();
+
+// Parses `export -p` output into NAME=value entries (exported and set only).
+std::map<std::string, std::string> parse_export_p(std::string_view text);
+
+}  // namespace sbx::session

@@ -1,0 +1,437 @@
+#include "session/shell_session.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "core/log.hpp"
+#include "process/reaper.hpp"
+#include "session/output_capture.hpp"
+#include "session/shell_script.hpp"
+
+namespace sbx::session {
+
+namespace net = boost::asio;
+
+namespace {
+
+// After TERM, how long a timed-out command gets before KILL, and then how
+// long the shell gets to report before it is replaced.
+constexpr auto k_term_grace = std::chrono::milliseconds(1000);
+constexpr auto k_kill_grace = std::chrono::milliseconds(500);
+
+struct fd_pair {
+  int read = -1;
+  int write = -1;
+};
+
+result<fd_pair> make_pipe(int flags) {
+  int fds[2];
+  if (pipe2(fds, flags) != 0)
+    return make_error(codes::internal_error, std::string("pipe: ") + std::strerror(errno));
+  return fd_pair{fds[0], fds[1]};
+}
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+std::vector<std::string> start_environment(const session_options& opts) {
+  auto env = current_environment();
+  for (const auto& [k, v] : opts.env) env[k] = v;
+  // The shell always speaks UTF-8 (API.md §4.1).
+  env["LANG"] = "C.UTF-8";
+  env["LC_ALL"] = "C.UTF-8";
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+}  // namespace
+
+struct shell_session::running_command {
+  explicit running_command(net::strand<net::io_context::executor_type> ex) : timer(ex) {}
+  ~running_command() {
+    close_fd(command_fd);
+    close_fd(out_write);
+    close_fd(err_write);
+  }
+  job j;
+  std::shared_ptr<output_budget> budget;
+  std::shared_ptr<output_capture> out, err;
+  int command_fd = -1, out_write = -1, err_write = -1;
+  net::steady_timer timer;
+  bool answered = false;
+  bool stopping = false;
+};
+
+shell_session::shell_session(runtime& rt, session_options opts)
+    : rt_(rt), opts_(std::move(opts)), strand_(net::make_strand(rt.io)) {
+  if (opts_.cwd.empty()) opts_.cwd = rt_.cfg.workspace;
+  cwd_ = opts_.cwd;
+  env_ = start_environment(opts_);
+}
+
+shell_session::~shell_session() {
+  if (shell_pid_ > 0) process::signal_tree(shell_pid_, SIGKILL);
+}
+
+std::string shell_session::cwd() const {
+  std::lock_guard lock(mutex_);
+  return cwd_;
+}
+
+status shell_session::start() {
+  // Runs before the session is shared, so touching strand state is safe.
+  struct stat st;
+  if (::stat(opts_.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return make_error(codes::validation_failed,
+                      "Failed to create session '" + opts_.id + "': working directory '" +
+                          opts_.cwd + "' does not exist or is not a directory",
+                      {{"sessionId", opts_.id}, {"cwd", opts_.cwd}});
+  return spawn_shell();
+}
+
+status shell_session::spawn_shell() {
+  auto in = make_pipe(O_CLOEXEC);
+  if (!in) return in.error();
+  auto ctl = make_pipe(O_CLOEXEC);
+  if (!ctl) {
+    ::close(in->read), ::close(in->write);
+    return ctl.error();
+  }
+  process::spawn_options so;
+  so.argv = {"bash", "--norc", "--noprofile"};
+  so.env = start_environment(opts_);
+  so.cwd = opts_.cwd;
+  so.fds = {{0, in->read}, {k_control_fd, ctl->write}};
+  std::weak_ptr<shell_session> weak = weak_from_this();
+  auto pid = rt_.reaper.spawn(so, [weak](process::exit_status s) {
+    if (auto self = weak.lock())
+      net::post(self->strand_, [self, s] { self->on_shell_exit(s.shell_code()); });
+  });
+  ::close(in->read);
+  ::close(ctl->write);
+  if (!pid) {
+    ::close(in->write);
+    ::close(ctl->read);
+    return make_error(codes::internal_error,
+                      "Failed to create session '" + opts_.id + "': " + pid.error().message,
+                      {{"sessionId", opts_.id}, {"originalError", pid.error().message}});
+  }
+  shell_pid_ = *pid;
+  stdin_ = std::make_unique<net::writable_pipe>(strand_, in->write);
+  control_ = std::make_unique<net::readable_pipe>(strand_, ctl->read);
+  control_buf_.resize(4096);
+  control_data_.clear();
+  {
+    std::lock_guard lock(mutex_);
+    cwd_ = opts_.cwd;
+  }
+  write_line(preamble());
+  read_control();
+  log::debug("session shell started", {{"sessionId", opts_.id}, {"pid", shell_pid_}});
+  return ok_status();
+}
+
+void shell_session::execute(command_request req, session_manager::command_done done) {
+  net::post(strand_, [self = shared_from_this(), req = std::move(req),
+                      done = std::move(done)]() mutable {
+    job j;
+    j.req = std::move(req);
+    j.command_done = std::move(done);
+    self->queue_.push_back(std::move(j));
+    self->pump();
+  });
+}
+
+void shell_session::context(session_manager::context_done done) {
+  net::post(strand_, [self = shared_from_this(), done = std::move(done)]() mutable {
+    if (self->current_ || self->current_snapshot_ || !self->queue_.empty() ||
+        self->shell_pid_ < 0 || self->terminated_) {
+      // Busy (or between shells): answer with what is known, never wait.
+      std::lock_guard lock(self->mutex_);
+      return done(session_context{self->cwd_, self->env_});
+    }
+    job j;
+    j.snapshot = true;
+    j.context_done = std::move(done);
+    self->queue_.push_back(std::move(j));
+    self->pump();
+  });
+}
+
+void shell_session::terminate() {
+  net::post(strand_, [self = shared_from_this()] {
+    self->terminated_ = true;
+    auto pending = std::move(self->queue_);
+    self->queue_.clear();
+    for (auto& j : pending) {
+      if (j.command_done) j.command_done(make_error(codes::internal_error,
+                                                    "Session '" + self->opts_.id + "' was deleted"));
+      if (j.context_done) j.context_done(make_error(codes::internal_error, "Session deleted"));
+    }
+    if (self->current_ && !self->current_->answered) {
+      self->current_->answered = true;
+      self->current_->j.command_done(
+          self->command_error(self->current_->j.req.command, "Session was deleted"));
+    }
+    if (self->shell_pid_ > 0) process::signal_tree(self->shell_pid_, SIGKILL);
+  });
+}
+
+void shell_session::pump() {
+  if (terminated_ || current_ || current_snapshot_ || queue_.empty()) return;
+  if (shell_pid_ < 0) {
+    // First use after the shell died: a fresh shell, same id, start env/cwd.
+    if (auto s = spawn_shell(); !s) {
+      auto j = std::move(queue_.front());
+      queue_.pop_front();
+      if (j.command_done) j.command_done(s.error());
+      if (j.context_done) j.context_done(s.error());
+      return pump();
+    }
+  }
+  job j = std::move(queue_.front());
+  queue_.pop_front();
+  if (j.snapshot)
+    start_snapshot(std::move(j));
+  else
+    start_command(std::move(j));
+}
+
+void shell_session::start_command(job j) {
+  auto cmd = std::make_unique<running_command>(strand_);
+  auto fail = [&](const std::string& why) {
+    j.command_done(make_error(codes::command_execution_error, why));
+    pump();
+  };
+  // The command text goes through a memfd: any length, read without a fork.
+  cmd->command_fd = memfd_create("sandboxd-command", MFD_CLOEXEC);
+  if (cmd->command_fd < 0) return fail(std::string("memfd_create: ") + std::strerror(errno));
+  const std::string& text = j.req.command;
+  for (std::size_t off = 0; off < text.size();) {
+    ssize_t n = ::write(cmd->command_fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(std::string("write: ") + std::strerror(errno));
+    off += static_cast<std::size_t>(n);
+  }
+  auto out = make_pipe(O_CLOEXEC | O_NONBLOCK);
+  if (!out) return fail(out.error().message);
+  auto err = make_pipe(O_CLOEXEC | O_NONBLOCK);
+  if (!err) {
+    ::close(out->read), ::close(out->write);
+    return fail(err.error().message);
+  }
+  cmd->out_write = out->write;
+  cmd->err_write = err->write;
+  cmd->budget = std::make_shared<output_budget>();
+  cmd->budget->limit = rt_.cfg.max_output_bytes;
+  std::weak_ptr<shell_session> weak = weak_from_this();
+  cmd->budget->on_exceeded = [weak] {
+    if (auto self = weak.lock()) self->on_output_limit();
+  };
+  cmd->out = std::make_shared<output_capture>(strand_, out->read, cmd->budget);
+  cmd->err = std::make_shared<output_capture>(strand_, err->read, cmd->budget);
+  cmd->out->start();
+  cmd->err->start();
+
+  std::uint64_t timeout_ms = j.req.timeout_ms ? j.req.timeout_ms : rt_.cfg.command_timeout_ms;
+  if (timeout_ms) {
+    cmd->timer.expires_after(std::chrono::milliseconds(timeout_ms));
+    cmd->timer.async_wait([weak](boost::system::error_code ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->on_timeout();
+    });
+  }
+  std::string line = command_line(::getpid(), cmd->command_fd, cmd->out_write, cmd->err_write,
+                                  j.req.cwd, j.req.env);
+  cmd->j = std::move(j);
+  current_ = std::move(cmd);
+  write_line(std::move(line));
+}
+
+void shell_session::start_snapshot(job j) {
+  current_snapshot_ = std::move(j);
+  write_line(snapshot_line());
+}
+
+void shell_session::write_line(std::string line) {
+  auto data = std::make_shared<std::string>(std::move(line));
+  net::async_write(*stdin_, net::buffer(*data),
+                   [data](boost::system::error_code, std::size_t) {
+                     // A failed write means the shell is gone; its exit is
+                     // reported through the reaper.
+                   });
+}
+
+void shell_session::read_control() {
+  control_->async_read_some(net::buffer(control_buf_),
+                            [self = shared_from_this(), pipe = control_.get()](
+                                boost::system::error_code ec, std::size_t n) {
+                              if (pipe != self->control_.get()) return;  // an old shell's pipe
+                              if (n) self->on_control(n);
+                              if (!ec && self->control_) self->read_control();
+                            });
+}
+
+void shell_session::on_control(std::size_t n) {
+  control_data_.append(control_buf_.data(), n);
+  for (;;) {
+    // Messages: C<status>\0<cwd>\0 and E<export -p>\0<cwd>\0.
+    auto first = control_data_.find('\0');
+    if (first == std::string::npos) return;
+    auto second = control_data_.find('\0', first + 1);
+    if (second == std::string::npos) return;
+    char kind = control_data_.empty() ? 0 : control_data_[0];
+    std::string payload = control_data_.substr(1, first - 1);
+    std::string cwd = control_data_.substr(first + 1, second - first - 1);
+    control_data_.erase(0, second + 1);
+    if (!cwd.empty()) {
+      std::lock_guard lock(mutex_);
+      cwd_ = cwd;
+    }
+    if (kind == 'C' && current_) {
+      complete_command(std::atoi(payload.c_str()));
+    } else if (kind == 'E' && current_snapshot_) {
+      std::vector<std::string> env;
+      for (const auto& [k, v] : parse_export_p(payload)) env.push_back(k + "=" + v);
+      session_context ctx;
+      {
+        std::lock_guard lock(mutex_);
+        env_ = env;
+        ctx = session_context{cwd_, std::move(env)};
+      }
+      auto j = std::move(*current_snapshot_);
+      current_snapshot_.reset();
+      j.context_done(std::move(ctx));
+      pump();
+    }
+  }
+}
+
+void shell_session::complete_command(int exit_code) {
+  auto cmd = std::move(current_);
+  cmd->timer.cancel();
+  auto result = std::make_shared<command_result>();
+  result->exit_code = exit_code;
+  auto pending = std::make_shared<int>(2);
+  auto* raw = cmd.get();
+  auto shared_cmd = std::shared_ptr<running_command>(std::move(cmd));
+  auto collected = [this, self = shared_from_this(), shared_cmd, result, pending](bool is_out,
+                                                                               std::string data) {
+    (is_out ? result->out : result->err) = std::move(data);
+    if (--*pending) return;
+    if (!shared_cmd->answered) {
+      shared_cmd->answered = true;
+      if (shared_cmd->budget->exceeded)
+        shared_cmd->j.command_done(command_error(
+            shared_cmd->j.req.command, "Output too large: more than " + std::to_string(shared_cmd->budget->limit) +
+            " bytes (max: " + std::to_string(shared_cmd->budget->limit) + ")"));
+      else
+        shared_cmd->j.command_done(std::move(*result));
+    }
+    pump();
+  };
+  raw->out->finish([collected](std::string d) mutable { collected(true, std::move(d)); });
+  raw->err->finish([collected](std::string d) mutable { collected(false, std::move(d)); });
+}
+
+api_error shell_session::command_error(const std::string& command,
+                                       const std::string& reason) const {
+  return make_error(codes::command_execution_error,
+                    "Failed to execute command '" + command + "' in session '" + opts_.id +
+                        "': " + reason,
+                    {{"command", command}, {"stderr", reason}, {"sessionId", opts_.id}});
+}
+
+void shell_session::on_timeout() {
+  if (!current_ || current_->answered) return;
+  std::uint64_t ms = current_->j.req.timeout_ms ? current_->j.req.timeout_ms
+                                                : rt_.cfg.command_timeout_ms;
+  current_->answered = true;
+  current_->j.command_done(command_error(current_->j.req.command, "Command timeout after " + std::to_string(ms) + "ms"));
+  stop_command_tree(true);
+}
+
+void shell_session::on_output_limit() {
+  if (!current_ || current_->answered) return;
+  current_->answered = true;
+  current_->j.command_done(command_error(
+      current_->j.req.command, "Output too large: more than " + std::to_string(current_->budget->limit) +
+      " bytes (max: " + std::to_string(current_->budget->limit) + ")"));
+  stop_command_tree(true);
+}
+
+void shell_session::stop_command_tree(bool kill_shell_after_grace) {
+  if (!current_ || current_->stopping) return;
+  current_->stopping = true;
+  // The command's processes are the shell's descendants; the shell itself
+  // survives unless the command is a builtin loop that never yields.
+  for (pid_t p : process::descendants(shell_pid_)) ::kill(p, SIGTERM);
+  std::weak_ptr<shell_session> weak = weak_from_this();
+  auto* cmd = current_.get();
+  cmd->timer.expires_after(k_term_grace);
+  cmd->timer.async_wait([weak, cmd, kill_shell_after_grace](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->current_.get() != cmd) return;
+    for (pid_t p : process::descendants(self->shell_pid_)) ::kill(p, SIGKILL);
+    if (!kill_shell_after_grace) return;
+    cmd->timer.expires_after(k_kill_grace);
+    cmd->timer.async_wait([weak, cmd](boost::system::error_code ec2) {
+      auto self = weak.lock();
+      if (ec2 || !self || self->current_.get() != cmd) return;
+      log::warn("session shell did not recover; replacing it", {{"sessionId", self->opts_.id}});
+      process::signal_tree(self->shell_pid_, SIGKILL);
+    });
+  });
+}
+
+void shell_session::on_shell_exit(int shown) {
+  log::debug("session shell exited", {{"sessionId", opts_.id}, {"code", shown}});
+  drop_shell();
+  if (current_) {
+    auto cmd = std::move(current_);
+    cmd->timer.cancel();
+    if (!cmd->answered) {
+      cmd->answered = true;
+      cmd->j.command_done(command_error(
+          cmd->j.req.command, "Shell terminated unexpectedly (exit code: " + std::to_string(shown) +
+                                  "). The session's shell is restarted for the next command."));
+    }
+  }
+  if (current_snapshot_) {
+    auto j = std::move(*current_snapshot_);
+    current_snapshot_.reset();
+    std::lock_guard lock(mutex_);
+    j.context_done(session_context{cwd_, env_});
+  }
+  {
+    std::lock_guard lock(mutex_);
+    cwd_ = opts_.cwd;
+    env_ = start_environment(opts_);
+  }
+  pump();
+}
+
+void shell_session::drop_shell() {
+  shell_pid_ = -1;
+  boost::system::error_code ignored;
+  if (stdin_) stdin_->close(ignored);
+  if (control_) control_->close(ignored);
+  stdin_.reset();
+  control_.reset();
+  control_data_.clear();
+}
+
+}  // namespace sbx::session

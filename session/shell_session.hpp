@@ -1,0 +1,97 @@
+#pragma once
+// One session's persistent bash. Commands run in the shell itself (so cd,
+// export, functions, aliases, options and traps persist), one at a time in
+// arrival order. Output comes back through per-command pipes the daemon reads
+// with Asio; completion through the shell's own report on a control pipe —
+// never from EOF, so `cmd &` cannot hold a command open.
+#include <sys/types.h>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/readable_pipe.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/writable_pipe.hpp>
+
+#include "core/result.hpp"
+#include "core/runtime.hpp"
+#include "session/session_manager.hpp"
+
+namespace sbx::process {
+struct exit_status;
+}
+
+namespace sbx::session {
+
+class output_capture;
+
+class shell_session : public std::enable_shared_from_this<shell_session> {
+ public:
+  shell_session(runtime& rt, session_options opts);
+  ~shell_session();
+
+  const std::string& id() const { return opts_.id; }
+
+  // Starts the shell now (so creation errors surface at create time).
+  status start();
+  void execute(command_request req, session_manager::command_done done);
+  void context(session_manager::context_done done);
+  std::string cwd() const;
+  // Ends the shell and everything it runs; pending commands fail.
+  void terminate();
+
+ private:
+  struct job {
+    bool snapshot = false;
+    command_request req;
+    session_manager::command_done command_done;
+    session_manager::context_done context_done;
+  };
+  struct running_command;
+
+  void pump();
+  status spawn_shell();
+  void start_command(job j);
+  void start_snapshot(job j);
+  void write_line(std::string line);
+  void read_control();
+  void on_control(std::size_t n);
+  void on_shell_exit(int exit_code);
+  void complete_command(int exit_code);
+  void fail_command(api_error error);
+  void on_timeout();
+  void on_output_limit();
+  void stop_command_tree(bool kill_shell_after_grace);
+  void drop_shell();
+  api_error command_error(const std::string& command, const std::string& reason) const;
+
+  runtime& rt_;
+  session_options opts_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+
+  // Shell state (strand only).
+  pid_t shell_pid_ = -1;
+  std::unique_ptr<boost::asio::writable_pipe> stdin_;
+  std::unique_ptr<boost::asio::readable_pipe> control_;
+  std::vector<char> control_buf_;
+  std::string control_data_;
+  std::deque<job> queue_;
+  std::unique_ptr<running_command> current_;
+  std::optional<job> current_snapshot_;
+  bool terminated_ = false;
+
+  // Last known cwd and environment (any thread, under mutex_).
+  mutable std::mutex mutex_;
+  std::string cwd_;
+  std::vector<std::string> env_;
+};
+
+}  // namespace sbx::session

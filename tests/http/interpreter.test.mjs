@@ -1,0 +1,252 @@
+// Code interpreter routes (API.md §10) against a real daemon and the real
+// executors: contexts, streamed runs, errors, timeouts, deletion.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { json, sse, startDaemon, waitFor } from '../lib/daemon.mjs';
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+let daemon;
+let workspace;
+
+before(async () => {
+  workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-interp-http-'));
+  daemon = await startDaemon({
+    env: {
+      SANDBOXD_WORKSPACE: workspace,
+      PYTHON_POOL_MIN_SIZE: '1',
+      PYTHON_POOL_MAX_SIZE: '6',
+      JAVASCRIPT_POOL_MIN_SIZE: '1',
+      TYPESCRIPT_POOL_MIN_SIZE: '0',
+      SANDBOXD_KILL_GRACE_MS: '2000',
+    },
+  });
+});
+
+after(async () => {
+  await daemon?.stop();
+  fs.rmSync(workspace, { recursive: true, force: true });
+});
+
+async function createContext(body = {}) {
+  const res = await json(daemon.baseUrl, 'POST', '/api/contexts', { cwd: workspace, ...body }, { timeoutMs: 60_000 });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body;
+}
+
+function run(contextId, code, extra = {}) {
+  return sse(daemon.baseUrl, '/api/execute/code', { context_id: contextId, code, ...extra }, { timeoutMs: 60_000 });
+}
+
+const text = (events, type) => events.filter((e) => e.type === type).map((e) => e.text).join('');
+
+describe('contexts', () => {
+  test('health answers healthy', async () => {
+    const res = await json(daemon.baseUrl, 'GET', '/api/interpreter/health');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.success, true);
+    assert.equal(res.body.status, 'healthy');
+    assert.match(res.body.timestamp, ISO_MS);
+  });
+
+  test('create answers with a uuid, the canonical language and the cwd', async () => {
+    const body = await createContext({ language: 'Python3' });
+    assert.equal(body.success, true);
+    assert.match(body.contextId, UUID_V4);
+    assert.equal(body.language, 'python');
+    assert.equal(body.cwd, workspace);
+    assert.match(body.timestamp, ISO_MS);
+    for (const [alias, canonical] of [['JS', 'javascript'], ['node', 'javascript']]) {
+      assert.equal((await createContext({ language: alias })).language, canonical);
+    }
+  });
+
+  test('an unknown language is a 400 naming the field', async () => {
+    const res = await json(daemon.baseUrl, 'POST', '/api/contexts', { language: 'ruby' });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, 'VALIDATION_FAILED');
+    assert.match(res.body.message, /language/);
+  });
+
+  test('a missing cwd is a 400 naming the field', async () => {
+    const res = await json(daemon.baseUrl, 'POST', '/api/contexts', { cwd: path.join(workspace, 'nope') });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, 'VALIDATION_FAILED');
+    assert.match(res.body.message, /cwd/);
+  });
+
+  test('list shows contexts in creation order; delete removes them', async () => {
+    const a = await createContext();
+    const b = await createContext({ language: 'javascript' });
+    const listed = await json(daemon.baseUrl, 'GET', '/api/contexts');
+    assert.equal(listed.status, 200);
+    assert.equal(listed.body.success, true);
+    const ids = listed.body.contexts.map((c) => c.id);
+    assert.ok(ids.indexOf(a.contextId) < ids.indexOf(b.contextId));
+    assert.deepEqual(listed.body.contexts.find((c) => c.id === b.contextId), { id: b.contextId, language: 'javascript', cwd: workspace });
+
+    const del = await json(daemon.baseUrl, 'DELETE', `/api/contexts/${a.contextId}`);
+    assert.equal(del.status, 200);
+    assert.equal(del.body.success, true);
+    assert.equal(del.body.contextId, a.contextId);
+    const again = await json(daemon.baseUrl, 'DELETE', `/api/contexts/${a.contextId}`);
+    assert.equal(again.status, 404);
+    assert.equal(again.body.code, 'CONTEXT_NOT_FOUND');
+    assert.equal(again.body.message, `Code context '${a.contextId}' not found`);
+    const after = await json(daemon.baseUrl, 'GET', '/api/contexts');
+    assert.ok(!after.body.contexts.some((c) => c.id === a.contextId));
+    await json(daemon.baseUrl, 'DELETE', `/api/contexts/${b.contextId}`);
+  });
+
+  test('deleting a context ends its executor process', async () => {
+    const ctx = await createContext();
+    const events = await run(ctx.contextId, 'import os\nos.getpid()');
+    const pid = Number(events.find((e) => e.type === 'result').text);
+    assert.ok(fs.existsSync(`/proc/${pid}`));
+    await json(daemon.baseUrl, 'DELETE', `/api/contexts/${ctx.contextId}`);
+    // The daemon reaps it, so the /proc entry disappears (no zombie).
+    await waitFor(() => !fs.existsSync(`/proc/${pid}`), { what: `executor ${pid} gone` });
+  });
+});
+
+describe('execute', () => {
+  let py;
+  before(async () => {
+    py = await createContext({ env_vars: { GREETING: 'hello' } });
+  });
+
+  test('unknown context: 404 with the standard body and the legacy error field', async () => {
+    const res = await json(daemon.baseUrl, 'POST', '/api/execute/code', { context_id: 'nope', code: '1' });
+    assert.equal(res.status, 404);
+    assert.equal(res.body.code, 'CONTEXT_NOT_FOUND');
+    assert.equal(res.body.message, 'Context nope not found');
+    assert.equal(res.body.error, 'Context nope not found');
+    assert.deepEqual(res.body.context, { contextId: 'nope' });
+    assert.equal(res.body.httpStatus, 404);
+  });
+
+  test('stdout, the expression result, then execution_complete', async () => {
+    const events = await run(py.contextId, "print('hi')\n1 + 1");
+    assert.equal(text(events, 'stdout'), 'hi\n');
+    const result = events.find((e) => e.type === 'result');
+    assert.equal(result.text, '2');
+    assert.deepEqual(result.metadata, {});
+    assert.equal(events.at(-1).type, 'execution_complete');
+    assert.equal(typeof events.at(-1).execution_count, 'number');
+  });
+
+  test('env_vars and cwd reach the code', async () => {
+    const events = await run(py.contextId, "import os\n(os.environ['GREETING'], os.getcwd())");
+    assert.equal(events.find((e) => e.type === 'result').text, `('hello', '${workspace}')`);
+  });
+
+  test('an exception ends the stream with its error event', async () => {
+    const events = await run(py.contextId, "print('before')\n1/0");
+    assert.equal(text(events, 'stdout'), 'before\n');
+    const last = events.at(-1);
+    assert.equal(last.type, 'error');
+    assert.equal(last.ename, 'ZeroDivisionError');
+    assert.match(last.evalue, /division/);
+    assert.ok(Array.isArray(last.traceback) && last.traceback.length > 0);
+    assert.ok(!events.some((e) => e.type === 'execution_complete'));
+  });
+
+  test('a DataFrame yields html and text in one result', async () => {
+    const events = await run(py.contextId, "import pandas as pd\npd.DataFrame({'a': [1, 2]})");
+    const result = events.find((e) => e.type === 'result');
+    assert.match(result.html, /<table/);
+    assert.match(result.text, /a/);
+  });
+
+  test('output streams while the code runs', async () => {
+    const res = await fetch(new URL('/api/execute/code', daemon.baseUrl), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+      body: JSON.stringify({ context_id: py.contextId, code: "import time\nprint('first', flush=True)\ntime.sleep(1)\nprint('second')" }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /text\/event-stream/);
+    const reader = res.body.getReader();
+    const started = Date.now();
+    let seen = '';
+    let firstAt;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+      if (firstAt === undefined && seen.includes('"first\\n"')) firstAt = Date.now();
+    }
+    const endedAt = Date.now();
+    assert.ok(firstAt !== undefined, seen);
+    assert.ok(endedAt - firstAt >= 800, `first line arrived ${endedAt - firstAt} ms before the end (${firstAt - started} ms after start)`);
+  });
+
+  test('runs in one context queue in order', async () => {
+    const [a, b] = await Promise.all([
+      run(py.contextId, "import time\ntime.sleep(0.3)\nqueue_order = ['a']"),
+      run(py.contextId, "queue_order.append('b')\nqueue_order"),
+    ]);
+    assert.equal(a.at(-1).type, 'execution_complete');
+    assert.equal(b.find((e) => e.type === 'result').text, "['a', 'b']");
+  });
+
+  test('timeout_ms interrupts the run and the context keeps its state', async () => {
+    await run(py.contextId, 'kept = 7');
+    const started = Date.now();
+    const events = await run(py.contextId, 'import time\ntime.sleep(30)', { timeout_ms: 500 });
+    assert.ok(Date.now() - started < 10_000);
+    assert.equal(events.at(-1).type, 'error');
+    assert.match(events.at(-1).evalue, /timed out after 500 ms/);
+    const after = await run(py.contextId, 'kept');
+    assert.equal(after.find((e) => e.type === 'result').text, '7');
+  });
+
+  test('state never crosses contexts', async () => {
+    const other = await createContext();
+    await run(py.contextId, 'secret = 1');
+    const events = await run(other.contextId, 'secret');
+    assert.equal(events.at(-1).ename, 'NameError');
+    await json(daemon.baseUrl, 'DELETE', `/api/contexts/${other.contextId}`);
+  });
+
+  test('a dead executor is reported on the run, then replaced', async () => {
+    const ctx = await createContext();
+    const died = await run(ctx.contextId, 'import os\nos._exit(3)');
+    assert.equal(died.at(-1).type, 'error');
+    assert.equal(died.at(-1).ename, 'InterpreterDied');
+    assert.match(died.at(-1).evalue, /exited with code 3/);
+    const next = await run(ctx.contextId, '40 + 2');
+    assert.equal(next.find((e) => e.type === 'result').text, '42');
+    await json(daemon.baseUrl, 'DELETE', `/api/contexts/${ctx.contextId}`);
+  });
+
+  test('javascript: console.log and the completion value', async () => {
+    const js = await createContext({ language: 'javascript' });
+    const events = await run(js.contextId, "console.log('from js'); 6 * 7");
+    assert.equal(text(events, 'stdout'), 'from js\n');
+    assert.equal(events.find((e) => e.type === 'result').text, '42');
+    assert.equal(events.at(-1).type, 'execution_complete');
+    const thrown = await run(js.contextId, "throw new Error('boom')");
+    assert.equal(thrown.at(-1).type, 'error');
+    assert.match(thrown.at(-1).evalue, /boom/);
+  });
+
+  test('typescript is transpiled and run', async () => {
+    const ts = await createContext({ language: 'ts' });
+    assert.equal(ts.language, 'typescript');
+    const events = await run(ts.contextId, 'const n: number = 5;\nconsole.log(n * 2)');
+    assert.equal(text(events, 'stdout'), '10\n');
+    assert.equal(events.at(-1).type, 'execution_complete');
+  });
+
+  test('an unknown language on a run is a 400', async () => {
+    const res = await json(daemon.baseUrl, 'POST', '/api/execute/code', { context_id: py.contextId, code: '1', language: 'cobol' });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, 'VALIDATION_FAILED');
+  });
+});

@@ -1,0 +1,464 @@
+// The interpreter service against a stand-in executor (fixtures/executors),
+// plus the pure protocol pieces: event parsing, MIME mapping, UTF-8 cuts.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <variant>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "core/config.hpp"
+#include "core/runtime.hpp"
+#include "interpreter/interpreter_service.hpp"
+#include "interpreter/language.hpp"
+#include "interpreter/protocol.hpp"
+#include "process/reaper.hpp"
+#include "server/sse.hpp"
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using sbx::interp::language;
+
+TEST_CASE("language names and aliases", "[interpreter]") {
+  CHECK(sbx::interp::parse_language("Python3") == language::python);
+  CHECK(sbx::interp::parse_language("NODE") == language::javascript);
+  CHECK(sbx::interp::parse_language("js") == language::javascript);
+  CHECK(sbx::interp::parse_language("ts") == language::typescript);
+  CHECK_FALSE(sbx::interp::parse_language("ruby").has_value());
+  CHECK_FALSE(sbx::interp::parse_language("").has_value());
+}
+
+TEST_CASE("executor event lines", "[interpreter]") {
+  using sbx::interp::parse_event_line;
+  auto ev = parse_event_line(R"({"type":"done","id":"a","success":true,"execution_count":3})");
+  REQUIRE(ev);
+  CHECK((*ev)["execution_count"] == 3);
+  CHECK(parse_event_line("{\"type\":\"ready\"}\r"));
+  CHECK_FALSE(parse_event_line(""));
+  CHECK_FALSE(parse_event_line("not json"));
+  CHECK_FALSE(parse_event_line("[1,2]"));
+  CHECK_FALSE(parse_event_line(R"({"kind":"done"})"));
+  CHECK_FALSE(parse_event_line(R"({"type":7})"));
+}
+
+TEST_CASE("commands are single JSON lines", "[interpreter]") {
+  auto cmd = sbx::interp::execute_command("r1", "print('a')\nprint('b')");
+  REQUIRE(cmd.back() == '\n');
+  CHECK(cmd.find('\n') == cmd.size() - 1);
+  auto parsed = json::parse(cmd);
+  CHECK(parsed["type"] == "execute");
+  CHECK(parsed["code"] == "print('a')\nprint('b')");
+  auto conf = json::parse(sbx::interp::configure_command("/w", {{"A", "1"}}));
+  CHECK(conf == json{{"type", "configure"}, {"cwd", "/w"}, {"env", {{"A", "1"}}}});
+}
+
+TEST_CASE("a MIME bundle becomes one result event with every format key", "[interpreter]") {
+  using sbx::interp::result_event;
+  auto frame = result_event({{"text/plain", "   a\n0  1"}, {"text/html", "<table></table>"}},
+                            json::object());
+  REQUIRE(frame);
+  CHECK((*frame)["type"] == "result");
+  CHECK((*frame)["text"] == "   a\n0  1");
+  CHECK((*frame)["html"] == "<table></table>");
+  CHECK((*frame)["metadata"] == json::object());
+
+  auto chart =
+      result_event({{"image/png", "iVBORw0KGgo="}, {"text/plain", "<Figure>"}}, {{"w", 1}});
+  REQUIRE(chart);
+  CHECK((*chart)["png"] == "iVBORw0KGgo=");
+  CHECK((*chart)["metadata"]["w"] == 1);
+
+  auto all = result_event({{"image/jpeg", "j"},
+                           {"image/svg+xml", "<svg/>"},
+                           {"text/latex", "$x$"},
+                           {"text/markdown", "*m*"},
+                           {"application/javascript", "1"},
+                           {"application/json", {{"a", json::array({1, 2})}}}},
+                          nullptr);
+  REQUIRE(all);
+  CHECK((*all)["jpeg"] == "j");
+  CHECK((*all)["svg"] == "<svg/>");
+  CHECK((*all)["latex"] == "$x$");
+  CHECK((*all)["markdown"] == "*m*");
+  CHECK((*all)["javascript"] == "1");
+  CHECK((*all)["json"] == json{{"a", json::array({1, 2})}});  // a value, not a string
+  CHECK((*all)["metadata"] == json::object());
+
+  CHECK_FALSE(result_event({{"image/gif", "x"}}, json::object()));
+  CHECK_FALSE(result_event("text", json::object()));
+}
+
+TEST_CASE("executor errors keep their class name and traceback", "[interpreter]") {
+  auto e = sbx::interp::error_event_from({{"type", "error"},
+                                          {"ename", "ZeroDivisionError"},
+                                          {"evalue", "division by zero"},
+                                          {"traceback", {"a", "b"}}});
+  CHECK(e == json{{"type", "error"},
+                  {"ename", "ZeroDivisionError"},
+                  {"evalue", "division by zero"},
+                  {"traceback", {"a", "b"}}});
+  auto bare = sbx::interp::error_event_from({{"type", "error"}});
+  CHECK(bare["ename"] == "Error");
+  CHECK(bare["traceback"] == json::array());
+}
+
+TEST_CASE("UTF-8 sequences are never cut", "[interpreter]") {
+  using sbx::interp::complete_utf8_prefix;
+  std::string euro = "a\xE2\x82\xAC";  // a€
+  CHECK(complete_utf8_prefix(euro) == 4);
+  CHECK(complete_utf8_prefix(euro.substr(0, 3)) == 1);
+  CHECK(complete_utf8_prefix(euro.substr(0, 2)) == 1);
+  CHECK(complete_utf8_prefix("\xF0\x9F\x98") == 0);
+  CHECK(complete_utf8_prefix("\xF0\x9F\x98\x80") == 4);
+  CHECK(complete_utf8_prefix("plain") == 5);
+  CHECK(complete_utf8_prefix("") == 0);
+}
+
+TEST_CASE("event lines are split across reads and bounded", "[interpreter]") {
+  sbx::interp::line_splitter lines(8);
+  lines.append("{\"a\"");
+  CHECK_FALSE(lines.next());
+  lines.append(":1}\n{\"b\":2}\nxx");
+  CHECK(lines.next() == "{\"a\":1}");
+  CHECK(lines.next() == "{\"b\":2}");
+  CHECK_FALSE(lines.next());
+  lines.append("yyyyyyyyyyyy");  // the unfinished line passes the limit
+  lines.append("zz\nok\n");
+  CHECK(lines.next() == "ok");
+  CHECK(lines.dropped() == 1);
+}
+
+// ---------------------------------------------------------------------------
+
+namespace {
+
+std::string fixture_dir() {
+  return (std::filesystem::path(__FILE__).parent_path() / "fixtures" / "executors").string();
+}
+
+struct harness {
+  explicit harness(std::function<void(sbx::config&)> tune = {}) {
+    ::signal(SIGPIPE,
+             SIG_IGN);  // as in the daemon: a dead executor's pipe is an error, not a signal
+    workspace = std::filesystem::temp_directory_path() /
+                ("sbx-interp-" + std::to_string(::getpid()) + "-" + std::to_string(++serial()));
+    std::filesystem::create_directories(workspace);
+    cfg.workspace = workspace.string();
+    cfg.executors_dir = fixture_dir();
+    cfg.python_pool = {1, 4};
+    cfg.javascript_pool = {0, 1};
+    cfg.typescript_pool = {0, 1};
+    cfg.kill_grace_ms = 2000;
+    if (tune) tune(cfg);
+    reaper = std::make_unique<sbx::process::reaper>(io);
+    rt = std::make_unique<sbx::runtime>(sbx::runtime{cfg, io, blocking, *reaper});
+    service = std::make_unique<sbx::interpreter_service>(*rt);
+  }
+  ~harness() {
+    service->shutdown();
+    run_until([] { return false; }, 50ms);
+    service.reset();
+    blocking.join();
+    std::filesystem::remove_all(workspace);
+  }
+
+  static int& serial() {
+    static int n = 0;
+    return n;
+  }
+
+  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io.restart();
+      io.run_for(5ms);
+    }
+    return true;
+  }
+
+  sbx::result<sbx::code_context_info> create(sbx::code_context_options opts = {}) {
+    std::optional<sbx::result<sbx::code_context_info>> out;
+    service->create_context(std::move(opts),
+                            [&](sbx::result<sbx::code_context_info> r) { out = std::move(r); });
+    REQUIRE(run_until([&] { return out.has_value(); }));
+    return std::move(*out);
+  }
+
+  struct stream {
+    std::shared_ptr<sbx::http::sse_channel> channel;
+    std::vector<json> events;
+    bool ended = false;
+  };
+
+  static void consume(const std::shared_ptr<stream>& s) {
+    s->channel->pull([s](std::string frames, bool end) {
+      std::size_t pos = 0;
+      while ((pos = frames.find("data: ", pos)) != std::string::npos) {
+        auto nl = frames.find("\n\n", pos);
+        s->events.push_back(json::parse(frames.substr(pos + 6, nl - pos - 6)));
+        pos = nl;
+      }
+      if (end)
+        s->ended = true;
+      else
+        consume(s);
+    });
+  }
+
+  // Starts a run; the stream fills as the I/O context runs.
+  std::variant<std::shared_ptr<stream>, sbx::api_error> start(const std::string& ctx,
+                                                              std::string code,
+                                                              std::uint64_t timeout_ms = 0) {
+    std::optional<std::variant<std::shared_ptr<stream>, sbx::api_error>> out;
+    sbx::code_run_request req{ctx, std::move(code), std::nullopt, timeout_ms};
+    service->execute(std::move(req), [&](sbx::result<std::shared_ptr<sbx::http::sse_channel>> r) {
+      if (!r) {
+        out = r.error();
+        return;
+      }
+      auto s = std::make_shared<stream>();
+      s->channel = *r;
+      consume(s);
+      out = s;
+    });
+    REQUIRE(run_until([&] { return out.has_value(); }));
+    return *out;
+  }
+
+  std::vector<json> run(const std::string& ctx, std::string code, std::uint64_t timeout_ms = 0) {
+    auto started = start(ctx, std::move(code), timeout_ms);
+    REQUIRE(std::holds_alternative<std::shared_ptr<stream>>(started));
+    auto s = std::get<std::shared_ptr<stream>>(started);
+    REQUIRE(run_until([&] { return s->ended; }));
+    return s->events;
+  }
+
+  std::filesystem::path workspace;
+  sbx::config cfg;
+  boost::asio::io_context io;
+  boost::asio::thread_pool blocking{1};
+  std::unique_ptr<sbx::process::reaper> reaper;
+  std::unique_ptr<sbx::runtime> rt;
+  std::unique_ptr<sbx::interpreter_service> service;
+};
+
+std::string joined(const std::vector<json>& events, const std::string& type) {
+  std::string out;
+  for (const auto& e : events)
+    if (e["type"] == type) out += e["text"].get<std::string>();
+  return out;
+}
+
+const json& last(const std::vector<json>& events) {
+  REQUIRE_FALSE(events.empty());
+  return events.back();
+}
+
+pid_t pid_of(harness& h, const std::string& ctx) {
+  auto events = h.run(ctx, "import os\n=os.getpid()");
+  for (const auto& e : events)
+    if (e["type"] == "result") return std::stoi(e["text"].get<std::string>());
+  FAIL("no pid result");
+  return -1;
+}
+
+bool gone(pid_t pid) {
+  return ::kill(pid, 0) != 0;
+}
+
+}  // namespace
+
+TEST_CASE("a run streams output, results and completion in order", "[interpreter][service]") {
+  harness h;
+  auto ctx = h.create();
+  REQUIRE(ctx);
+  CHECK(ctx->id.size() == 36);
+  CHECK(ctx->id[14] == '4');
+  CHECK(ctx->cwd == h.cfg.workspace);
+
+  auto events = h.run(ctx->id, "import sys\nprint('hi')\nprint('oops', file=sys.stderr)\n=1+1");
+  CHECK(joined(events, "stdout") == "hi\n");
+  CHECK(joined(events, "stderr") == "oops\n");
+  REQUIRE(events.size() >= 3);
+  CHECK(events[events.size() - 2] ==
+        json{{"type", "result"}, {"text", "2"}, {"metadata", json::object()}});
+  CHECK(last(events) == json{{"type", "execution_complete"}, {"execution_count", 1}});
+}
+
+TEST_CASE("state persists within a context and never crosses contexts", "[interpreter][service]") {
+  harness h;
+  auto a = h.create();
+  auto b = h.create();
+  REQUIRE(a);
+  REQUIRE(b);
+  h.run(a->id, "x = 41");
+  auto again = h.run(a->id, "=x + 1");
+  CHECK(again[0]["text"] == "42");
+  auto other = h.run(b->id, "=x");
+  CHECK(last(other)["type"] == "error");
+  CHECK(last(other)["ename"] == "NameError");
+}
+
+TEST_CASE("a failing run ends with its error event", "[interpreter][service]") {
+  harness h;
+  auto ctx = h.create();
+  auto events = h.run(ctx->id, "print('before')\n1/0");
+  CHECK(joined(events, "stdout") == "before\n");
+  CHECK(last(events)["ename"] == "ZeroDivisionError");
+  CHECK(last(events)["evalue"] == "division by zero");
+  CHECK_FALSE(last(events)["traceback"].empty());
+  for (const auto& e : events) CHECK(e["type"] != "execution_complete");
+}
+
+TEST_CASE("cwd and env are applied to the context", "[interpreter][service]") {
+  harness h;
+  auto dir = h.workspace / "sub";
+  std::filesystem::create_directories(dir);
+  auto ctx = h.create({language::python, dir.string(), {{"GREETING", "hello"}}});
+  REQUIRE(ctx);
+  auto events = h.run(ctx->id, "import os\n=(os.getcwd(), os.environ['GREETING'])");
+  CHECK(events[0]["text"] == "('" + dir.string() + "', 'hello')");
+
+  auto bad = h.create({language::python, (h.workspace / "missing").string(), {}});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == "VALIDATION_FAILED");
+  CHECK(bad.error().message.find("cwd") != std::string::npos);
+}
+
+TEST_CASE("unknown and deleted contexts are not found", "[interpreter][service]") {
+  harness h;
+  auto unknown = h.start("nope", "1");
+  REQUIRE(std::holds_alternative<sbx::api_error>(unknown));
+  auto err = std::get<sbx::api_error>(unknown);
+  CHECK(err.code == "CONTEXT_NOT_FOUND");
+  CHECK(err.http_status() == 404);
+  CHECK(err.message == "Context nope not found");
+  CHECK(err.extra["error"] == "Context nope not found");
+  CHECK(err.context["contextId"] == "nope");
+
+  auto ctx = h.create();
+  auto pid = pid_of(h, ctx->id);
+  std::optional<sbx::status> deleted;
+  h.service->delete_context(ctx->id, [&](sbx::status s) { deleted = s; });
+  REQUIRE(h.run_until([&] { return deleted.has_value(); }));
+  CHECK(deleted->ok());
+  CHECK(h.run_until([&] { return gone(pid); }));
+  CHECK(std::holds_alternative<sbx::api_error>(h.start(ctx->id, "1")));
+
+  std::optional<sbx::status> again;
+  h.service->delete_context(ctx->id, [&](sbx::status s) { again = s; });
+  REQUIRE(h.run_until([&] { return again.has_value(); }));
+  REQUIRE_FALSE(again->ok());
+  CHECK(again->error().code == "CONTEXT_NOT_FOUND");
+  CHECK(again->error().message == "Code context '" + ctx->id + "' not found");
+}
+
+TEST_CASE("runs in one context queue in arrival order", "[interpreter][service]") {
+  harness h;
+  auto ctx = h.create();
+  auto first = std::get<std::shared_ptr<harness::stream>>(
+      h.start(ctx->id, "import time\ntime.sleep(0.3)\norder = ['first']\nprint('one')"));
+  auto second = std::get<std::shared_ptr<harness::stream>>(
+      h.start(ctx->id, "order.append('second')\n=order"));
+  REQUIRE(h.run_until([&] { return second->ended; }));
+  CHECK(first->ended);
+  CHECK(joined(first->events, "stdout") == "one\n");
+  CHECK(second->events[0]["text"] == "['first', 'second']");
+}
+
+TEST_CASE("a timeout interrupts the run and the context stays usable", "[interpreter][service]") {
+  harness h;
+  auto ctx = h.create();
+  h.run(ctx->id, "kept = 7");
+  auto events = h.run(ctx->id, "import time\nprint('start')\ntime.sleep(30)", 300);
+  CHECK(joined(events, "stdout") == "start\n");
+  CHECK(last(events)["type"] == "error");
+  CHECK(last(events)["ename"] == "KeyboardInterrupt");
+  CHECK(last(events)["evalue"] == "Execution timed out after 300 ms");
+  CHECK(h.run(ctx->id, "=kept")[0]["text"] == "7");
+}
+
+TEST_CASE("an executor that ignores the interrupt is replaced", "[interpreter][service]") {
+  harness h([](sbx::config& c) { c.kill_grace_ms = 300; });
+  auto ctx = h.create();
+  h.run(ctx->id, "kept = 7");
+  auto events = h.run(
+      ctx->id, "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(30)",
+      200);
+  CHECK(last(events)["ename"] == "TimeoutError");
+  CHECK(last(events)["evalue"].get<std::string>().find("state is lost") != std::string::npos);
+  auto after = h.run(ctx->id, "=kept");
+  CHECK(last(after)["ename"] == "NameError");  // a fresh interpreter
+  CHECK(h.run(ctx->id, "=3")[0]["text"] == "3");
+}
+
+TEST_CASE("an executor dying mid-run or while idle is reported, then replaced",
+          "[interpreter][service]") {
+  harness h;
+  auto ctx = h.create();
+  auto died = h.run(ctx->id, "print('bye')\nimport os\nos._exit(3)");
+  CHECK(joined(died, "stdout") == "bye\n");
+  CHECK(last(died)["ename"] == "InterpreterDied");
+  CHECK(last(died)["evalue"].get<std::string>().find("exited with code 3") != std::string::npos);
+  CHECK(h.run(ctx->id, "=5")[0]["text"] == "5");
+
+  auto pid = pid_of(h, ctx->id);
+  h.run(ctx->id, "import os, threading\nthreading.Timer(0.05, lambda: os._exit(4)).start()");
+  REQUIRE(h.run_until([&] { return gone(pid); }));
+  // The exit is noticed through SIGCHLD; give the reaper a moment to run.
+  std::vector<json> report;
+  REQUIRE(h.run_until([&] {
+    report = h.run(ctx->id, "=6");
+    return last(report)["type"] == "error";
+  }));
+  CHECK(last(report)["ename"] == "InterpreterDied");
+  CHECK(last(report)["evalue"].get<std::string>().find("code 4") != std::string::npos);
+  CHECK(h.run(ctx->id, "=6")[0]["text"] == "6");
+}
+
+TEST_CASE("the pool bounds live executors and refills after a take", "[interpreter][service]") {
+  harness h([](sbx::config& c) { c.python_pool = {1, 2}; });
+  auto stats = [&] {
+    std::optional<std::vector<sbx::interpreter_pool_stats>> out;
+    h.service->pool_stats([&](std::vector<sbx::interpreter_pool_stats> s) { out = s; });
+    REQUIRE(h.run_until([&] { return out.has_value(); }));
+    return (*out)[0];
+  };
+  REQUIRE(h.run_until([&] { return stats().idle == 1; }));
+  auto a = h.create();
+  REQUIRE(a);
+  REQUIRE(h.run_until([&] { return stats().idle == 1 && stats().live == 2; }));
+  auto b = h.create();
+  REQUIRE(b);
+  auto c = h.create();
+  REQUIRE_FALSE(c);
+  CHECK(c.error().code == "INTERPRETER_NOT_READY");
+  CHECK(c.error().http_status() == 503);
+  CHECK(c.error().message.find("not ready") != std::string::npos);
+
+  std::optional<sbx::status> deleted;
+  h.service->delete_context(a->id, [&](sbx::status s) { deleted = s; });
+  REQUIRE(h.run_until([&] { return deleted.has_value(); }));
+  auto d = h.create();
+  REQUIRE(d);
+  CHECK(h.run(d->id, "=1")[0]["text"] == "1");
+}
+
+TEST_CASE("a client that goes away interrupts its run", "[interpreter][service]") {
+  harness h;
+  auto ctx = h.create();
+  auto s =
+      std::get<std::shared_ptr<harness::stream>>(h.start(ctx->id, "import time\ntime.sleep(30)"));
+  h.run_until([] { return false; }, 100ms);
+  s->channel->cancel();
+  auto next = std::get<std::shared_ptr<harness::stream>>(h.start(ctx->id, "=8"));
+  REQUIRE(h.run_until([&] { return next->ended; }, 5s));
+  CHECK(next->events[0]["text"] == "8");
+}

@@ -1,0 +1,49 @@
+#include <catch2/catch.hpp>
+
+#include "session/shell_script.hpp"
+
+using namespace sbx::session;
+
+TEST_CASE("shell_quote makes any text one bash word") {
+  CHECK(shell_quote("abc") == "'abc'");
+  CHECK(shell_quote("it's") == "'it'\\''s'");
+  CHECK(shell_quote("") == "''");
+  CHECK(shell_quote("$HOME `x` \"q\"") == "'$HOME `x` \"q\"'");
+}
+
+TEST_CASE("valid_env_name") {
+  CHECK(valid_env_name("PATH"));
+  CHECK(valid_env_name("_x1"));
+  CHECK_FALSE(valid_env_name(""));
+  CHECK_FALSE(valid_env_name("1X"));
+  CHECK_FALSE(valid_env_name("A-B"));
+  CHECK_FALSE(valid_env_name("A B"));
+}
+
+TEST_CASE("parse_export_p reads values with escapes and newlines") {
+  std::string text =
+      "declare -x HOME=\"/root\"\n"
+      "declare -x MULTI=\"line1\nline2\"\n"
+      "declare -x QUOTED=\"a \\\"b\\\" \\$c \\\\ \\`d\\`\"\n"
+      "declare -x UNSET\n"
+      "declare -rx RO=\"1\"\n"
+      "declare -x EMPTY=\"\"\n";
+  auto env = parse_export_p(text);
+  CHECK(env.at("HOME") == "/root");
+  CHECK(env.at("MULTI") == "line1\nline2");
+  CHECK(env.at("QUOTED") == "a \"b\" $c \\ `d`");
+  CHECK(env.count("UNSET") == 0);
+  CHECK(env.at("RO") == "1");
+  CHECK(env.at("EMPTY") == "");
+}
+
+TEST_CASE("command_line redirects into the daemon's descriptors") {
+  auto line = command_line(42, 7, 8, 9, std::nullopt, {});
+  CHECK(line.find("$(</proc/42/fd/7)") != std::string::npos);
+  CHECK(line.find(">/proc/42/fd/8") != std::string::npos);
+  CHECK(line.find("2>/proc/42/fd/9") != std::string::npos);
+  CHECK(line.back() == '\n');
+  auto sub = command_line(42, 7, 8, 9, std::string("/tmp/it's"), {{"A", "x'y"}});
+  CHECK(sub.find("builtin cd -- '/tmp/it'\\''s'") != std::string::npos);
+  CHECK(sub.find("builtin export A='x'\\''y'") != std::string::npos);
+}

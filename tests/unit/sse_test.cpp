@@ -1,0 +1,64 @@
+#include <catch2/catch.hpp>
+
+#include "server/sse.hpp"
+
+using sbx::http::sse_channel;
+using sbx::http::sse_frame;
+
+TEST_CASE("frames are data lines with single-line JSON") {
+  auto f = sse_frame({{"type", "stdout"}, {"data", "a\nb"}});
+  CHECK(f.rfind("data: ", 0) == 0);
+  CHECK(f.substr(f.size() - 2) == "\n\n");
+  CHECK(f.find('\n') == f.size() - 2);  // the newline in the data is escaped
+}
+
+TEST_CASE("invalid UTF-8 is replaced, not thrown") {
+  std::string bad = "ok\xff\xfe";
+  auto f = sse_frame({{"data", bad}});
+  CHECK(f.find("\xEF\xBF\xBD") != std::string::npos);
+}
+
+TEST_CASE("channel delivers queued frames, then the end") {
+  sse_channel ch;
+  ch.send({{"n", 1}});
+  ch.send({{"n", 2}});
+  std::string got;
+  bool ended = false;
+  ch.pull([&](std::string frames, bool end) {
+    got = frames;
+    ended = end;
+  });
+  CHECK(got == "data: {\"n\":1}\n\ndata: {\"n\":2}\n\n");
+  CHECK_FALSE(ended);
+  bool called = false;
+  ch.pull([&](std::string frames, bool end) {
+    called = true;
+    CHECK(frames.empty());
+    CHECK(end);
+  });
+  CHECK_FALSE(called);  // waits for data or close
+  ch.close();
+  CHECK(called);
+}
+
+TEST_CASE("backpressure: producer parks until the consumer drains") {
+  sse_channel ch(64);
+  while (ch.writable()) ch.send({{"pad", std::string(10, 'x')}});
+  bool resumed = false;
+  ch.when_writable([&] { resumed = true; });
+  CHECK_FALSE(resumed);
+  ch.pull([](std::string, bool) {});
+  CHECK(resumed);
+}
+
+TEST_CASE("cancel reaches the producer and stops sends") {
+  sse_channel ch;
+  bool cancelled = false;
+  ch.on_cancel([&] { cancelled = true; });
+  ch.cancel();
+  CHECK(cancelled);
+  CHECK_FALSE(ch.send({{"x", 1}}));
+  bool late = false;
+  ch.on_cancel([&] { late = true; });
+  CHECK(late);
+}
