@@ -36,14 +36,14 @@ void close_fd(int& fd) {
 }  // namespace
 
 git_command::git_command(runtime& rt, command_spec spec, done_fn done)
-    : rt_(rt),
-      spec_(std::move(spec)),
+    : spec_(std::move(spec)),
       done_(std::move(done)),
       strand_(boost::asio::make_strand(rt.io)),
       out_(strand_),
       err_(strand_),
       deadline_(strand_),
-      escalation_(strand_) {}
+      kill_timer_(strand_),
+      output_grace_(strand_) {}
 
 result<std::shared_ptr<git_command>> git_command::start(runtime& rt, command_spec spec,
                                                         done_fn done) {
@@ -105,10 +105,10 @@ void git_command::on_exit(process::exit_status status) {
   exited_ = true;
   outcome_.status = status;
   deadline_.cancel();
-  escalation_.cancel();
+  kill_timer_.cancel();
   if (out_.open || err_.open) {
-    escalation_.expires_after(k_output_grace);
-    escalation_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    output_grace_.expires_after(k_output_grace);
+    output_grace_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec) return;
       boost::system::error_code ignored;
       self->out_.pipe.cancel(ignored);
@@ -122,8 +122,8 @@ void git_command::on_deadline() {
   if (exited_) return;
   outcome_.timed_out = true;
   process::signal_tree(pid_, SIGTERM);
-  escalation_.expires_after(spec_.kill_grace);
-  escalation_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+  kill_timer_.expires_after(spec_.kill_grace);
+  kill_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec && !self->exited_) process::signal_tree(self->pid_, SIGKILL);
   });
 }
@@ -135,7 +135,7 @@ void git_command::kill() {
 void git_command::maybe_finish() {
   if (finished_ || !exited_ || out_.open || err_.open) return;
   finished_ = true;
-  escalation_.cancel();
+  output_grace_.cancel();
   outcome_.out = std::move(out_.kept);
   outcome_.err = std::move(err_.kept);
   auto done = std::move(done_);

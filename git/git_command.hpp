@@ -48,10 +48,10 @@ class git_command : public std::enable_shared_from_this<git_command> {
   // reaped and its output read. Fails when the child cannot be started.
   static result<std::shared_ptr<git_command>> start(runtime& rt, command_spec spec, done_fn done);
 
-  pid_t pid() const { return pid_; }
   // Ends the child's process tree at once (daemon shutdown). Safe from any thread.
   void kill();
 
+  // Use start(); public only for make_shared.
   git_command(runtime& rt, command_spec spec, done_fn done);
 
  private:
@@ -70,14 +70,14 @@ class git_command : public std::enable_shared_from_this<git_command> {
   void on_deadline();
   void maybe_finish();
 
-  runtime& rt_;
   command_spec spec_;
   done_fn done_;
   strand strand_;
   stream out_;
   stream err_;
-  boost::asio::steady_timer deadline_;
-  boost::asio::steady_timer escalation_;
+  boost::asio::steady_timer deadline_;      // the run's timeout
+  boost::asio::steady_timer kill_timer_;    // TERM -> KILL after a timeout
+  boost::asio::steady_timer output_grace_;  // pipes held open after the exit
   pid_t pid_ = -1;
   std::atomic<bool> exited_{false};
   bool finished_ = false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -111,7 +112,9 @@ void git_service::clone(clone_request req, clone_done done) {
   if (req.branch && req.branch->find('\0') != std::string::npos)
     return done(field_error("branch", "must not contain null bytes"));
   if (req.branch && req.branch->empty()) req.branch.reset();
-  if (req.depth && *req.depth < 1) return done(field_error("depth", "must be an integer >= 1"));
+  // git parses --depth as an int.
+  if (req.depth && (*req.depth < 1 || *req.depth > std::numeric_limits<int>::max()))
+    return done(field_error("depth", "must be an integer >= 1"));
 
   auto job = std::make_shared<clone_job>();
   job->url = trimmed(*req.repo_url);
@@ -184,26 +187,27 @@ void git_service::read_branch(std::shared_ptr<clone_job> job) {
 
 void git_service::launch(git::command_spec spec, std::function<void(git::command_outcome)> on_done,
                          std::function<void(api_error)> on_fail) {
-  std::uint64_t id;
+  std::optional<std::uint64_t> id;
   {
     std::lock_guard lock(mutex_);
-    if (shut_down_)
-      return on_fail(make_error(codes::git_clone_failed, "the daemon is shutting down"));
-    id = next_id_++;
-    // Registered before the child starts: it may finish before start() returns.
-    running_.emplace(id, nullptr);
+    if (!shut_down_) {
+      id = next_id_++;
+      // Registered before the child starts: it may finish before start() returns.
+      running_.emplace(*id, nullptr);
+    }
   }
+  if (!id) return on_fail(make_error(codes::git_clone_failed, "the daemon is shutting down"));
   auto cmd = git::git_command::start(
-      rt_, std::move(spec), [this, id, on_done = std::move(on_done)](git::command_outcome o) {
+      rt_, std::move(spec), [this, id = *id, on_done = std::move(on_done)](git::command_outcome o) {
         untrack(id);
         on_done(std::move(o));
       });
   if (!cmd) {
-    untrack(id);
+    untrack(*id);
     return on_fail(cmd.error());
   }
   std::lock_guard lock(mutex_);
-  if (auto it = running_.find(id); it != running_.end()) it->second = *cmd;
+  if (auto it = running_.find(*id); it != running_.end()) it->second = *cmd;
   if (shut_down_) (*cmd)->kill();
 }
 

@@ -26,7 +26,7 @@ struct clone_request {
   std::optional<std::string> repo_url;    // absent: the request had no string
   std::optional<std::string> branch;      // --branch
   std::optional<std::string> target_dir;  // absent or empty: <workspace>/<repo name>
-  std::optional<int> depth;               // --depth (shallow clone), >= 1
+  std::optional<std::int64_t> depth;      // --depth (shallow clone), 1..INT_MAX
   std::string session_id;
 };
 

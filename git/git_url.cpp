@@ -53,8 +53,8 @@ std::string repo_name(std::string_view url) {
   const bool is_url = s.find("://") != std::string_view::npos;
   if (is_url) {
     // Only the path counts: not the host, query or fragment.
-    std::size_t path = s.find('/', s.find("://") + 3);
-    s = path == std::string_view::npos ? std::string_view() : s.substr(path);
+    std::size_t path = s.find_first_of("/?#", s.find("://") + 3);
+    s = path == std::string_view::npos || s[path] != '/' ? std::string_view() : s.substr(path);
     s = s.substr(0, s.find_first_of("?#"));
   }
   while (!s.empty() && s.back() == '/') s.remove_suffix(1);

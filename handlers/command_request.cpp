@@ -1,7 +1,8 @@
 #include "handlers/command_request.hpp"
 
-#include "handlers/not_implemented.hpp"
+#include "app/app.hpp"
 #include "handlers/request_body.hpp"
+#include "process/process_registry.hpp"
 #include "session/shell_script.hpp"
 
 namespace sbx::handlers {
@@ -35,8 +36,19 @@ result<parsed_command> read_command_request(const nlohmann::json& body, const ht
   return cmd;
 }
 
-void execute_background(app&, parsed_command, http::responder done) {
-  done(make_error(codes::not_implemented, "background execution is not implemented yet"));
+void execute_background(app& a, parsed_command cmd, http::responder done) {
+  process::start_request start;
+  start.command = cmd.command;
+  start.session_id = cmd.session_id;
+  start.process_id = std::move(cmd.process_id);
+  start.cwd = std::move(cmd.cwd);
+  start.env = std::move(cmd.env);
+  a.processes().start(std::move(start), [done](result<process::process_info> r) {
+    if (!r) return done(r.error());
+    nlohmann::json body = {{"processId", r->id}, {"command", r->command}};
+    if (r->pid) body["pid"] = *r->pid;
+    done(http::response::json(success(std::move(body))));
+  });
 }
 
 }  // namespace sbx::handlers

@@ -1,7 +1,5 @@
 #include "handlers/git_handler.hpp"
 
-#include <limits>
-
 #include "app/app.hpp"
 #include "git/git_service.hpp"
 #include "handlers/request_body.hpp"
@@ -19,11 +17,7 @@ void git_checkout(app& a, http::request req, http::responder done) {
     clone.repo_url = url->get<std::string>();
   clone.branch = f.str("branch");
   clone.target_dir = f.str("targetDir");
-  if (auto depth = f.integer("depth")) {
-    if (*depth < 1 || *depth > std::numeric_limits<int>::max())
-      return done(field_error("depth", "must be an integer >= 1"));
-    clone.depth = static_cast<int>(*depth);
-  }
+  clone.depth = f.integer("depth");
   auto body_session = f.str("sessionId");
   if (!f.ok()) return done(f.error());
   clone.session_id = resolve_session_id(req, body_session, /*use_request_context=*/true);

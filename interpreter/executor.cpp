@@ -23,7 +23,7 @@ constexpr std::size_t k_drain_limit_bytes = 1024 * 1024;
 constexpr std::size_t k_max_event_line_bytes = 64 * 1024 * 1024;
 constexpr std::size_t k_startup_stderr_bytes = 2048;
 // How long an unfinished line may wait for the rest of it.
-constexpr auto k_line_hold = std::chrono::milliseconds(2);
+constexpr auto k_line_hold = std::chrono::milliseconds(10);
 constexpr std::size_t k_max_held_bytes = 64 * 1024;
 
 std::size_t slot(output_stream s) {

@@ -6,8 +6,10 @@
 namespace sbx::interp {
 
 std::string executors_dir(const config& cfg) {
-  if (!cfg.executors_dir.empty()) return cfg.executors_dir;
   std::error_code ec;
+  // Executors start in the workspace: a relative directory would not resolve there.
+  if (!cfg.executors_dir.empty())
+    return std::filesystem::absolute(cfg.executors_dir, ec).lexically_normal().string();
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return "interpreter/executors";
   return (exe.parent_path().parent_path() / "interpreter" / "executors")

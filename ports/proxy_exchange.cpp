@@ -93,9 +93,11 @@ void proxy_exchange::forward(int port, std::string target) {
   else if (parser.chunked())
     request_framing_ = {body_framing::kind::chunked, 0};
   if (!request_done_) {
-    // The body is read in bounded pieces however large it is.
+    // The body is read in bounded pieces however large it is. A flat_buffer
+    // reads at most its free capacity, so give it room for whole pieces.
     request_body_.emplace(std::move(parser));
     request_body_->body_limit(boost::none);
+    conn_->buffer.reserve(k_piece_bytes);
     up_piece_ = std::make_unique<char[]>(k_piece_bytes);
   } else {
     watch_client();
@@ -266,6 +268,7 @@ void proxy_exchange::on_response_head_written() {
   if (how == body_framing::kind::none || how == body_framing::kind::length_only ||
       response_->is_done())
     return finish();
+  upstream_buffer_.reserve(k_piece_bytes);
   down_piece_ = std::make_unique<char[]>(k_piece_bytes);
   pump_response();
 }

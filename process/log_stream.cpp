@@ -1,6 +1,7 @@
 #include "process/log_stream.hpp"
 
 #include "core/clock.hpp"
+#include "process/json_text.hpp"
 
 namespace sbx::process {
 namespace {
@@ -64,7 +65,7 @@ void log_stream::step() {
     bool finished = false;
     auto piece = process_->next(cursor_, k_event_bytes, finished, style_ == style::exec);
     if (piece) {
-      if (!channel_->send(output_event(std::move(*piece)))) return;  // client gone
+      if (!channel_->send_frame(output_frame(*piece))) return;  // client gone
       continue;
     }
     if (finished) {
@@ -104,11 +105,19 @@ nlohmann::json log_stream::first_event(const process_info& p) const {
           {"timestamp", iso_now()}};
 }
 
-nlohmann::json log_stream::output_event(output_piece piece) const {
-  nlohmann::json e = {{"type", stream_name(piece.stream)}, {"data", std::move(piece.data)}};
-  if (style_ == style::process_logs) e["processId"] = process_->id();
-  e["timestamp"] = iso_now();
-  return e;
+std::string log_stream::output_frame(const output_piece& piece) const {
+  std::string frame = "data: {\"type\":\"";
+  frame += stream_name(piece.stream);
+  frame += "\",\"data\":";
+  append_json_string(frame, piece.data);
+  if (style_ == style::process_logs) {
+    frame += ",\"processId\":";
+    append_json_string(frame, process_->id());
+  }
+  frame += ",\"timestamp\":\"";
+  frame += iso_now();
+  frame += "\"}\n\n";
+  return frame;
 }
 
 nlohmann::json log_stream::last_event(const process_info& p) const {

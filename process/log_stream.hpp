@@ -35,7 +35,7 @@ class log_stream : public output_reader, public std::enable_shared_from_this<log
   void stop();
 
   nlohmann::json first_event(const process_info& p) const;
-  nlohmann::json output_event(output_piece piece) const;
+  std::string output_frame(const output_piece& piece) const;  // built by hand: the hot path
   nlohmann::json last_event(const process_info& p) const;
 
   const std::shared_ptr<http::sse_channel> channel_;

@@ -181,10 +181,22 @@ void connection::on_header(beast::error_code ec) {
   body_parser_.emplace(std::move(*header_parser_));
   header_parser_.reset();
   body_parser_->body_limit(app_.cfg().max_body_bytes);
-  bhttp::async_read(stream_, buffer_, *body_parser_,
-                    [self = shared_from_this()](beast::error_code e, std::size_t) {
-                      self->on_body(e);
-                    });
+  // Large bodies are read in large pieces; flat_buffer only reads into spare capacity.
+  buffer_.reserve(64 * 1024);
+  auto read_body = [self = shared_from_this()] {
+    bhttp::async_read(self->stream_, self->buffer_, *self->body_parser_,
+                      [self](beast::error_code e, std::size_t) { self->on_body(e); });
+  };
+  if (auto expect = req_.header("Expect"); expect && *expect == "100-continue") {
+    // Clients such as curl wait for this before sending a large body.
+    static const std::string k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(k_continue),
+                     [read_body](beast::error_code ec, std::size_t) {
+                       if (!ec) read_body();
+                     });
+    return;
+  }
+  read_body();
 }
 
 void connection::on_body(beast::error_code ec) {

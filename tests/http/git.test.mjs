@@ -427,7 +427,7 @@ describe('validation', () => {
   });
 
   test('depth must be an integer >= 1', async () => {
-    for (const depth of [0, -1, 1.5, '2', true]) {
+    for (const depth of [0, -1, 1.5, 2 ** 31, '2', true]) {
       const res = await checkout({ repoUrl: alpha, targetDir: fresh('depth'), depth });
       assert.equal(res.status, 400, `depth ${JSON.stringify(depth)}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body.code, 'VALIDATION_FAILED');

@@ -57,7 +57,8 @@ const target = (label) => path.join(root, 'clones', label);
 before(async () => {
   fs.mkdirSync(workspace, { recursive: true });
   bare = makeRepo(repoName);
-  daemon = await startDaemon({ env: { SANDBOXD_WORKSPACE: workspace } });
+  // The SDK's version (0.4.14) keeps its start-up check quiet.
+  daemon = await startDaemon({ env: { SANDBOXD_WORKSPACE: workspace, SANDBOX_VERSION: '0.4.14' } });
   sandbox = await makeSandbox({ baseUrl: daemon.baseUrl, name: 'sdk-git' });
 });
 

@@ -388,6 +388,11 @@ TEST_CASE("git_service validates before running anything", "[git][clone]") {
   auto z = fx.clone(std::move(shallow0));
   REQUIRE_FALSE(z.ok());
   CHECK(z.error().code == "VALIDATION_FAILED");
+  auto huge = request("/srv/x.git");
+  huge.depth = std::int64_t{1} << 31;
+  auto h = fx.clone(std::move(huge));
+  REQUIRE_FALSE(h.ok());
+  CHECK(h.error().code == "VALIDATION_FAILED");
 }
 
 TEST_CASE("git_service never hands the URL to a shell", "[git][clone]") {

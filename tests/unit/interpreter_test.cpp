@@ -139,7 +139,7 @@ TEST_CASE("event lines are split across reads and bounded", "[interpreter]") {
 namespace {
 
 std::string fixture_dir() {
-  return (std::filesystem::path(__FILE__).parent_path() / "fixtures" / "executors").string();
+  return (std::filesystem::path(SANDBOXD_TEST_FIXTURES) / "executors").string();
 }
 
 struct harness {

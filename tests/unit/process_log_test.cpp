@@ -1,6 +1,9 @@
 // The bounded output log and its helpers (no processes involved).
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include "process/json_text.hpp"
 #include "process/kill.hpp"
 #include "process/output_log.hpp"
 
@@ -97,4 +100,27 @@ TEST_CASE("signal names and numbers") {
   CHECK_FALSE(parse_signal("SIGNOPE"));
   CHECK_FALSE(parse_signal(""));
   CHECK_FALSE(parse_signal("-9"));
+}
+
+TEST_CASE("output text becomes the same JSON string the generic serialiser makes") {
+  using sbx::process::append_json_string;
+  auto encode = [](std::string_view s) {
+    std::string out;
+    append_json_string(out, s);
+    return out;
+  };
+  CHECK(encode("plain") == "\"plain\"");
+  CHECK(encode("a\"b\\c\n\r\t\b\f") == "\"a\\\"b\\\\c\\n\\r\\t\\b\\f\"");
+  CHECK(encode(std::string("\x01\x1f", 2)) == "\"\\u0001\\u001f\"");
+  CHECK(encode("\xE2\x82\xAC \xF0\x9F\x98\x80") == "\"\xE2\x82\xAC \xF0\x9F\x98\x80\"");
+  // Invalid bytes, overlongs, surrogates and cut sequences become U+FFFD.
+  CHECK(encode("a\xFF"
+               "b") ==
+        "\"a\xEF\xBF\xBD"
+        "b\"");
+  CHECK(encode("\xC0\xAF") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  CHECK(encode("\xED\xA0\x80") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  CHECK(encode("\xE2\x82") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  for (std::string s : {std::string("x\xE2\x82\xAC\"\n"), std::string("\xF4\x8F\xBF\xBF")})
+    CHECK(nlohmann::json::parse(encode(s)).get<std::string>() == s);
 }

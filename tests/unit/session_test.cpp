@@ -1,0 +1,179 @@
+// The session engine without HTTP: a real io_context, reaper and bash.
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "core/config.hpp"
+#include "process/reaper.hpp"
+#include "session/session_manager.hpp"
+
+using namespace sbx;
+
+namespace {
+
+struct engine {
+  config cfg;
+  boost::asio::io_context io;
+  boost::asio::thread_pool blocking{1};
+  process::reaper reaper{io};
+  runtime rt{cfg, io, blocking, reaper};
+  session_manager sessions{rt};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
+  std::thread thread{[this] { io.run(); }};
+
+  explicit engine(config c = {}) : cfg(std::move(c)) {}
+  ~engine() {
+    sessions.shutdown();
+    guard.reset();
+    io.stop();
+    thread.join();
+    blocking.join();
+  }
+
+  result<command_result> run(const std::string& id, std::string command,
+                             std::uint64_t timeout_ms = 0) {
+    std::promise<result<command_result>> p;
+    auto f = p.get_future();
+    command_request req;
+    req.command = std::move(command);
+    req.timeout_ms = timeout_ms;
+    sessions.execute(id, std::move(req), [&p](result<command_result> r) { p.set_value(std::move(r)); });
+    REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    return f.get();
+  }
+};
+
+config test_config() {
+  config c;
+  c.workspace = "/tmp";
+  c.max_output_bytes = 64 * 1024 * 1024;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("session engine runs commands with persistent state") {
+  engine e(test_config());
+  auto r = e.run("a", "cd /usr && export X=1 && f() { echo f$1; }");
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 0);
+  r = e.run("a", "pwd; echo $X; f 2; echo err >&2; false");
+  REQUIRE(r.ok());
+  CHECK(r->out == "/usr\n1\nf2\n");
+  CHECK(r->err == "err\n");
+  CHECK(r->exit_code == 1);
+  CHECK(e.sessions.cwd_of("a") == "/usr");
+}
+
+TEST_CASE("heredoc, trailing comment and syntax error") {
+  engine e(test_config());
+  auto r = e.run("h", "cat <<EOF\nx\nEOF");
+  REQUIRE(r.ok());
+  CHECK(r->out == "x\n");
+  r = e.run("h", "echo y # comment");
+  REQUIRE(r.ok());
+  CHECK(r->out == "y\n");
+  r = e.run("h", "fi fi (");
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 2);
+  CHECK(r->err.find("syntax error") != std::string::npos);
+  r = e.run("h", "echo alive");
+  REQUIRE(r.ok());
+  CHECK(r->out == "alive\n");
+}
+
+TEST_CASE("exit N reports the shell's death and the next command gets a fresh shell") {
+  engine e(test_config());
+  REQUIRE(e.run("x", "export GONE=1").ok());
+  auto r = e.run("x", "exit 3");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("Shell terminated unexpectedly (exit code: 3)") != std::string::npos);
+  r = e.run("x", "echo ${GONE:-fresh}");
+  REQUIRE(r.ok());
+  CHECK(r->out == "fresh\n");
+}
+
+TEST_CASE("timeout stops the command and the session goes on") {
+  engine e(test_config());
+  auto r = e.run("t", "sleep 20", 200);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("Command timeout after 200ms") != std::string::npos);
+  r = e.run("t", "echo next");
+  REQUIRE(r.ok());
+  CHECK(r->out == "next\n");
+}
+
+TEST_CASE("background job does not delay completion or leak into the next command") {
+  engine e(test_config());
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = e.run("b", "(sleep 2; echo late) & echo now");
+  REQUIRE(r.ok());
+  CHECK(r->out == "now\n");
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
+  r = e.run("b", "echo second");
+  REQUIRE(r.ok());
+  CHECK(r->out == "second\n");
+}
+
+TEST_CASE("50 MB of output arrives whole") {
+  engine e(test_config());
+  auto r = e.run("big", "head -c 52428800 /dev/zero | tr '\\0' 'z'");
+  REQUIRE(r.ok());
+  CHECK(r->out.size() == 52428800);
+  CHECK(r->out.find_first_not_of('z') == std::string::npos);
+}
+
+TEST_CASE("output cap stops the command with an error") {
+  auto c = test_config();
+  c.max_output_bytes = 1024;
+  engine e(c);
+  auto r = e.run("cap", "yes");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("Output too large") != std::string::npos);
+  r = e.run("cap", "echo ok");
+  REQUIRE(r.ok());
+  CHECK(r->out == "ok\n");
+}
+
+TEST_CASE("parallel sessions run concurrently") {
+  engine e(test_config());
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::future<result<command_result>>> runs;
+  for (int i = 0; i < 4; ++i)
+    runs.push_back(std::async(std::launch::async, [&e, i] {
+      return e.run("p" + std::to_string(i), "sleep 1; echo " + std::to_string(i));
+    }));
+  for (int i = 0; i < 4; ++i) {
+    auto r = runs[static_cast<std::size_t>(i)].get();
+    REQUIRE(r.ok());
+    CHECK(r->out == std::to_string(i) + "\n");
+  }
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(3500));
+}
+
+TEST_CASE("context reports cwd and exported environment") {
+  engine e(test_config());
+  REQUIRE(e.run("c", "cd /usr; export CTX_VAR='a b'").ok());
+  std::promise<result<session_context>> p;
+  e.sessions.context("c", [&p](result<session_context> r) { p.set_value(std::move(r)); });
+  auto f = p.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto ctx = f.get();
+  REQUIRE(ctx.ok());
+  CHECK(ctx->cwd == "/usr");
+  CHECK(std::find(ctx->env.begin(), ctx->env.end(), "CTX_VAR=a b") != ctx->env.end());
+  CHECK(std::find(ctx->env.begin(), ctx->env.end(), "LANG=C.UTF-8") != ctx->env.end());
+}
+
+TEST_CASE("duplicate create says already exists") {
+  engine e(test_config());
+  REQUIRE(e.sessions.create({"dup", {}, {}}).ok());
+  auto again = e.sessions.create({"dup", {}, {}});
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().message.find("already exists") != std::string::npos);
+}
