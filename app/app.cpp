@@ -58,8 +58,7 @@ void app::run_blocking(http::responder done, std::function<http::response()> fn)
 }
 
 void app::request_finished() {
-  if (--inflight_ == 0 && shutting_down_)
-    boost::asio::post(io_, [this] { finish_shutdown(); });
+  if (--inflight_ == 0 && shutting_down_) boost::asio::post(io_, [this] { finish_shutdown(); });
 }
 
 void app::add_connection(http::connection* c) {
@@ -83,14 +82,16 @@ int app::run() {
   listener_ = std::make_shared<http::listener>(*this);
   auto port = listener_->open(cfg_.bind, cfg_.port);
   if (!port) {
-    log::error("cannot listen", {{"bind", cfg_.bind}, {"port", cfg_.port},
-                                 {"error", port.error().message}});
+    log::error("cannot listen",
+               {{"bind", cfg_.bind}, {"port", cfg_.port}, {"error", port.error().message}});
     return 1;
   }
   bound_port_ = *port;
   listener_->start();
-  log::info("listening", {{"bind", cfg_.bind}, {"port", bound_port_},
-                          {"version", cfg_.sandbox_version}, {"pid", ::getpid()}});
+  log::info("listening", {{"bind", cfg_.bind},
+                          {"port", bound_port_},
+                          {"version", cfg_.sandbox_version},
+                          {"pid", ::getpid()}});
 
   boost::asio::signal_set signals(io_, SIGTERM, SIGINT);
   signals.async_wait([this](const boost::system::error_code& e, int sig) {

@@ -22,7 +22,7 @@ class reaper;
 namespace http {
 class listener;
 class connection;
-}
+}  // namespace http
 class session_manager;
 class process_registry;
 class file_service;

@@ -1,8 +1,8 @@
 #include <signal.h>
 
-#include <cstdio>
 #include <malloc.h>
 #include <unistd.h>
+#include <cstdio>
 
 #include "app/app.hpp"
 #include "core/log.hpp"

@@ -84,9 +84,8 @@ void read_pool(const env_reader& env, const std::string& prefix, pool_limits& po
   env.integer(prefix + "_POOL_MIN_SIZE", pool.min_size, 0, 64);
   env.integer(prefix + "_POOL_MAX_SIZE", pool.max_size, 1, 256);
   if (pool.min_size > pool.max_size)
-    throw bad_value(prefix + "_POOL_MIN_SIZE (" + std::to_string(pool.min_size) +
-                    ") exceeds " + prefix + "_POOL_MAX_SIZE (" + std::to_string(pool.max_size) +
-                    ")");
+    throw bad_value(prefix + "_POOL_MIN_SIZE (" + std::to_string(pool.min_size) + ") exceeds " +
+                    prefix + "_POOL_MAX_SIZE (" + std::to_string(pool.max_size) + ")");
 }
 
 }  // namespace
@@ -161,6 +160,13 @@ std::map<std::string, std::string> current_environment() {
     env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
   }
   return env;
+}
+
+std::vector<std::string> to_env_list(const std::map<std::string, std::string>& env) {
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
 }
 
 }  // namespace sbx

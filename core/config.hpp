@@ -25,9 +25,9 @@ struct config {
   std::uint64_t max_output_bytes = 10 * 1024 * 1024;
   std::uint64_t max_body_bytes = 128 * 1024 * 1024;
   std::uint64_t max_header_bytes = 64 * 1024;
-  std::uint64_t idle_timeout_ms = 255'000;  // keep-alive connections without a request
-  std::uint64_t shutdown_grace_ms = 5'000;  // in-flight requests on SIGTERM
-  std::uint64_t kill_grace_ms = 5'000;      // TERM -> KILL escalation
+  std::uint64_t idle_timeout_ms = 255'000;             // keep-alive connections without a request
+  std::uint64_t shutdown_grace_ms = 5'000;             // in-flight requests on SIGTERM
+  std::uint64_t kill_grace_ms = 5'000;                 // TERM -> KILL escalation
   std::uint64_t process_log_bytes = 16 * 1024 * 1024;  // per process, per stream
   std::uint64_t git_timeout_ms = 600'000;
   int io_threads = 2;
@@ -53,5 +53,8 @@ config_outcome parse_config(const std::vector<std::string>& args,
                             const std::map<std::string, std::string>& env);
 
 std::map<std::string, std::string> current_environment();
+
+// NAME=value entries, as a child's environment.
+std::vector<std::string> to_env_list(const std::map<std::string, std::string>& env);
 
 }  // namespace sbx

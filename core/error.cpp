@@ -125,9 +125,8 @@ api_error field_error(std::string_view field, std::string problem) {
   std::string message = "Invalid request field '" + std::string(field) + "': " + problem;
   return make_error(codes::validation_failed, std::move(message),
                     {{"validationErrors",
-                      nlohmann::json::array({{{"field", field},
-                                              {"message", problem},
-                                              {"code", "INVALID_FIELD"}}})}});
+                      nlohmann::json::array(
+                          {{{"field", field}, {"message", problem}, {"code", "INVALID_FIELD"}}})}});
 }
 
 }  // namespace sbx

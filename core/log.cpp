@@ -18,20 +18,28 @@ std::shared_ptr<spdlog::logger> g_logger;
 
 const char* level_name(level l) {
   switch (l) {
-    case level::debug: return "debug";
-    case level::info: return "info";
-    case level::warn: return "warn";
-    case level::error: return "error";
+    case level::debug:
+      return "debug";
+    case level::info:
+      return "info";
+    case level::warn:
+      return "warn";
+    case level::error:
+      return "error";
   }
   return "info";
 }
 
 spdlog::level::level_enum to_spdlog(level l) {
   switch (l) {
-    case level::debug: return spdlog::level::debug;
-    case level::info: return spdlog::level::info;
-    case level::warn: return spdlog::level::warn;
-    case level::error: return spdlog::level::err;
+    case level::debug:
+      return spdlog::level::debug;
+    case level::info:
+      return spdlog::level::info;
+    case level::warn:
+      return spdlog::level::warn;
+    case level::error:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
@@ -56,7 +64,9 @@ void init(std::string_view name, std::string_view format) {
   g_logger->flush_on(spdlog::level::trace);
 }
 
-bool enabled(level l) { return static_cast<int>(l) >= g_min_level.load(); }
+bool enabled(level l) {
+  return static_cast<int>(l) >= g_min_level.load();
+}
 
 void write(level l, std::string_view msg, const nlohmann::json& fields) {
   if (!enabled(l)) return;
@@ -71,8 +81,9 @@ void write(level l, std::string_view msg, const nlohmann::json& fields) {
     if (fields.is_object())
       for (auto it = fields.begin(); it != fields.end(); ++it) {
         line += " " + it.key() + "=";
-        line += it->is_string() ? it->get<std::string>()
-                                : it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        line += it->is_string()
+                    ? it->get<std::string>()
+                    : it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       }
   }
   if (g_logger) {

@@ -30,6 +30,8 @@ class result {
 // For operations that return nothing but may fail.
 struct unit {};
 using status = result<unit>;
-inline status ok_status() { return unit{}; }
+inline status ok_status() {
+  return unit{};
+}
 
 }  // namespace sbx

@@ -1,5 +1,7 @@
 #include "git/git_command.hpp"
 
+#include "process/pipe.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -16,23 +18,6 @@ namespace {
 // its own output is already in them, so this is only a backstop.
 constexpr std::chrono::milliseconds k_output_grace{2000};
 
-struct pipe_fds {
-  int read = -1;
-  int write = -1;
-};
-
-result<pipe_fds> make_pipe() {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0)
-    return make_error(codes::internal_error, std::string("pipe2: ") + std::strerror(errno));
-  return pipe_fds{fds[0], fds[1]};
-}
-
-void close_fd(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-}
-
 }  // namespace
 
 git_command::git_command(runtime& rt, command_spec spec, done_fn done)
@@ -47,12 +32,12 @@ git_command::git_command(runtime& rt, command_spec spec, done_fn done)
 
 result<std::shared_ptr<git_command>> git_command::start(runtime& rt, command_spec spec,
                                                         done_fn done) {
-  auto out = make_pipe();
+  auto out = process::make_pipe();
   if (!out) return out.error();
-  auto err = make_pipe();
+  auto err = process::make_pipe();
   if (!err) {
-    close_fd(out->read);
-    close_fd(out->write);
+    process::close_fd(out->read);
+    process::close_fd(out->write);
     return err.error();
   }
   auto self = std::make_shared<git_command>(rt, std::move(spec), std::move(done));
@@ -68,8 +53,8 @@ result<std::shared_ptr<git_command>> git_command::start(runtime& rt, command_spe
     boost::asio::post(self->strand_, [self, s] { self->on_exit(s); });
   });
   // The child holds its own copies; ours must go so EOF can arrive.
-  close_fd(out->write);
-  close_fd(err->write);
+  process::close_fd(out->write);
+  process::close_fd(err->write);
   if (!pid) return pid.error();
   self->pid_ = *pid;
 

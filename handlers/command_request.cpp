@@ -7,7 +7,8 @@
 
 namespace sbx::handlers {
 
-result<parsed_command> read_command_request(const nlohmann::json& body, const http::request& req) {
+result<parsed_command> read_command_request(const nlohmann::json& body, const http::request& req,
+                                            bool use_request_context) {
   fields f(body);
   parsed_command cmd;
   cmd.command = f.required_str("command");
@@ -29,25 +30,34 @@ result<parsed_command> read_command_request(const nlohmann::json& body, const ht
     if (!session::valid_env_name(name))
       return field_error("env", "'" + name + "' is not a valid environment variable name");
   if (cmd.cwd && cmd.cwd->empty()) return field_error("cwd", "must not be empty");
-  cmd.session_named = (sid && !sid->empty()) || req.header("X-Session-Id") ||
-                      req.header("Authorization") || req.query_param("session") ||
-                      req.query_param("sessionId");
-  cmd.session_id = resolve_session_id(req, sid, true);
+  cmd.session_named =
+      (sid && !sid->empty()) ||
+      (use_request_context && (req.header("X-Session-Id") || req.header("Authorization") ||
+                               req.query_param("session") || req.query_param("sessionId")));
+  cmd.session_id = resolve_session_id(req, sid, use_request_context);
   return cmd;
 }
 
-void execute_background(app& a, parsed_command cmd, http::responder done) {
+process::start_request to_start_request(parsed_command cmd) {
   process::start_request start;
-  start.command = cmd.command;
-  start.session_id = cmd.session_id;
+  start.command = std::move(cmd.command);
+  start.session_id = std::move(cmd.session_id);
   start.process_id = std::move(cmd.process_id);
   start.cwd = std::move(cmd.cwd);
   start.env = std::move(cmd.env);
-  a.processes().start(std::move(start), [done](result<process::process_info> r) {
+  return start;
+}
+
+nlohmann::json process_started_body(const process::process_info& p) {
+  nlohmann::json body = {{"processId", p.id}, {"command", p.command}};
+  if (p.pid) body["pid"] = *p.pid;
+  return success(std::move(body));
+}
+
+void execute_background(app& a, parsed_command cmd, http::responder done) {
+  a.processes().start(to_start_request(std::move(cmd)), [done](result<process::process_info> r) {
     if (!r) return done(r.error());
-    nlohmann::json body = {{"processId", r->id}, {"command", r->command}};
-    if (r->pid) body["pid"] = *r->pid;
-    done(http::response::json(success(std::move(body))));
+    done(http::response::json(process_started_body(*r)));
   });
 }
 

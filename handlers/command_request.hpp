@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/result.hpp"
+#include "process/process_types.hpp"
 #include "server/http_types.hpp"
 
 namespace sbx {
@@ -27,9 +28,16 @@ struct parsed_command {
   std::optional<std::string> process_id;
 };
 
-// Validates command (non-empty), sessionId (§1.4, request context allowed),
-// cwd, env (valid names), timeoutMs, background and processId.
-result<parsed_command> read_command_request(const nlohmann::json& body, const http::request& req);
+// Validates command (non-empty), sessionId (§1.4; headers and query only when
+// `use_request_context`), cwd, env (valid names), timeoutMs, background and processId.
+result<parsed_command> read_command_request(const nlohmann::json& body, const http::request& req,
+                                            bool use_request_context = true);
+
+// The process-registry request for a parsed command.
+process::start_request to_start_request(parsed_command cmd);
+
+// {success, processId, pid, command, timestamp}: the answer to a started process.
+nlohmann::json process_started_body(const process::process_info& p);
 
 // `background: true` on /api/execute: starts a process record instead.
 void execute_background(app& a, parsed_command cmd, http::responder done);

@@ -40,7 +40,8 @@ std::vector<std::string> commands_on_path() {
 }  // namespace
 
 void root(app&, http::request, http::responder done) {
-  done(http::response::text("Hello from Bun server! \xF0\x9F\x9A\x80", "text/plain; charset=utf-8"));
+  done(
+      http::response::text("Hello from Bun server! \xF0\x9F\x9A\x80", "text/plain; charset=utf-8"));
 }
 
 void ping(app&, http::request, http::responder done) {

@@ -3,6 +3,7 @@
 #include <csignal>
 
 #include "app/app.hpp"
+#include "handlers/command_request.hpp"
 #include "handlers/request_body.hpp"
 #include "process/kill.hpp"
 #include "process/log_stream.hpp"
@@ -48,21 +49,12 @@ result<int> requested_signal(const http::request& req) {
 void process_start(app& a, http::request req, http::responder done) {
   auto body = parse_body(req);
   if (!body) return done(body.error());
-  fields f(*body);
-  process::start_request start;
-  start.command = f.required_str("command");
-  auto session = f.str("sessionId");
-  start.process_id = f.str("processId");
-  start.cwd = f.str("cwd");
-  if (auto env = f.string_map("env")) start.env = std::move(*env);
-  if (!f.ok()) return done(f.error());
   // API.md §1.4: this route reads the session from the body only.
-  start.session_id = resolve_session_id(req, session, false);
-  a.processes().start(std::move(start), [done](result<process_info> p) {
+  auto parsed = read_command_request(*body, req, false);
+  if (!parsed) return done(parsed.error());
+  a.processes().start(to_start_request(std::move(*parsed)), [done](result<process_info> p) {
     if (!p) return done(p.error());
-    nlohmann::json body = {{"processId", p->id}, {"command", p->command}};
-    if (p->pid) body["pid"] = *p->pid;
-    done(http::response::json(success(std::move(body))));
+    done(http::response::json(process_started_body(*p)));
   });
 }
 

@@ -7,9 +7,9 @@ namespace sbx::handlers {
 result<nlohmann::json> parse_body(const http::request& req) {
   auto parse_error = [](std::string why) {
     return make_error(codes::validation_failed, "Failed to parse request body: " + why,
-                      {{"validationErrors", nlohmann::json::array({{{"field", "body"},
-                                                                    {"message", why},
-                                                                    {"code", "INVALID_JSON"}}})}});
+                      {{"validationErrors",
+                        nlohmann::json::array(
+                            {{{"field", "body"}, {"message", why}, {"code", "INVALID_JSON"}}})}});
   };
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos)
     return parse_error("request body is empty (expected a JSON object)");
@@ -94,8 +94,8 @@ std::string resolve_session_id(const http::request& req, const std::optional<std
                                bool use_request_context) {
   if (body_id && !body_id->empty()) return *body_id;
   if (use_request_context) {
-    if (auto auth = req.header("Authorization"); auth && auth->size() > 7 &&
-                                                 auth->substr(0, 7) == "Bearer ")
+    if (auto auth = req.header("Authorization");
+        auth && auth->size() > 7 && auth->substr(0, 7) == "Bearer ")
       return std::string(auth->substr(7));
     if (auto h = req.header("X-Session-Id"); h && !h->empty()) return std::string(*h);
     if (auto q = req.query_param("session"); q && !q->empty()) return *q;

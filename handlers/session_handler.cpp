@@ -20,7 +20,8 @@ void session_create(app& a, http::request req, http::responder done) {
   auto created = a.sessions().create(std::move(opts));
   if (!created) return done(created.error());
   std::string cwd = a.sessions().cwd_of(*created);
-  done(http::response::json(success({{"data", {{"id", *created}, {"cwd", cwd}}}, {"id", *created}})));
+  done(http::response::json(
+      success({{"data", {{"id", *created}, {"cwd", cwd}}}, {"id", *created}})));
 }
 
 void session_list(app& a, http::request, http::responder done) {

@@ -35,10 +35,7 @@ std::vector<std::string> executor_environment() {
   env["NODE_NO_WARNINGS"] = "1";
   env["LANG"] = "C.UTF-8";
   env["LC_ALL"] = "C.UTF-8";
-  std::vector<std::string> out;
-  out.reserve(env.size());
-  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
-  return out;
+  return to_env_list(env);
 }
 
 }  // namespace sbx::interp

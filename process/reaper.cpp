@@ -26,11 +26,15 @@ exit_status decode(int status) {
 }
 
 // Moves a parent fd out of the 0..63 range so dup2 targets never collide.
-int high_fd(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 64); }
+int high_fd(int fd) {
+  return fcntl(fd, F_DUPFD_CLOEXEC, 64);
+}
 
 }  // namespace
 
-reaper::reaper(boost::asio::io_context& io) : io_(io), sigchld_(io, SIGCHLD) { arm(); }
+reaper::reaper(boost::asio::io_context& io) : io_(io), sigchld_(io, SIGCHLD) {
+  arm();
+}
 
 reaper::~reaper() = default;
 

@@ -23,8 +23,8 @@ namespace sbx::process {
 
 // How a child ended, decoded from a wait status.
 struct exit_status {
-  int code = -1;    // exit code, or -1 when killed by a signal
-  int signal = 0;   // terminating signal, or 0
+  int code = -1;   // exit code, or -1 when killed by a signal
+  int signal = 0;  // terminating signal, or 0
   // Shell convention: code, or 128 + signal.
   int shell_code() const { return signal ? 128 + signal : code; }
 };

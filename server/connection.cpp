@@ -25,14 +25,22 @@ constexpr auto k_keepalive_interval = std::chrono::seconds(15);
 
 method to_method(bhttp::verb v) {
   switch (v) {
-    case bhttp::verb::get: return method::get;
-    case bhttp::verb::post: return method::post;
-    case bhttp::verb::put: return method::put;
-    case bhttp::verb::delete_: return method::del;
-    case bhttp::verb::head: return method::head;
-    case bhttp::verb::patch: return method::patch;
-    case bhttp::verb::options: return method::options;
-    default: return method::other;
+    case bhttp::verb::get:
+      return method::get;
+    case bhttp::verb::post:
+      return method::post;
+    case bhttp::verb::put:
+      return method::put;
+    case bhttp::verb::delete_:
+      return method::del;
+    case bhttp::verb::head:
+      return method::head;
+    case bhttp::verb::patch:
+      return method::patch;
+    case bhttp::verb::options:
+      return method::options;
+    default:
+      return method::other;
   }
 }
 
@@ -61,12 +69,11 @@ bool is_benign(const beast::error_code& ec) {
 
 }  // namespace
 
-void log_request(std::string_view verb, std::string_view path, unsigned status,
-                 std::uint64_t bytes, std::chrono::steady_clock::time_point started,
-                 std::string_view trace_id) {
+void log_request(std::string_view verb, std::string_view path, unsigned status, std::uint64_t bytes,
+                 std::chrono::steady_clock::time_point started, std::string_view trace_id) {
   if (!log::enabled(log::level::info)) return;
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - started)
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
                 .count();
   log::info("request", {{"method", verb},
                         {"path", path},
@@ -113,10 +120,9 @@ void connection::do_read() {
   // first, for a clean 413); the proxy streams bodies of any size.
   header_parser_->body_limit(boost::none);
   stream_.expires_after(std::chrono::milliseconds(app_.cfg().idle_timeout_ms));
-  bhttp::async_read_header(stream_, buffer_, *header_parser_,
-                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             self->on_header(ec);
-                           });
+  bhttp::async_read_header(
+      stream_, buffer_, *header_parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
 }
 
 void connection::on_header(beast::error_code ec) {
@@ -161,9 +167,9 @@ void connection::on_header(beast::error_code ec) {
 
   if (route_ && route_->takeover) {
     // The proxy reads the body itself, streaming it to the target.
-    auto conn = std::make_unique<connection_handoff>(connection_handoff{
-        std::move(stream_), std::move(buffer_), std::move(header_parser_), started_,
-        req_.trace_id});
+    auto conn = std::make_unique<connection_handoff>(
+        connection_handoff{std::move(stream_), std::move(buffer_), std::move(header_parser_),
+                           started_, req_.trace_id});
     closed_ = true;
     in_request_ = false;
     app_.request_finished();
@@ -201,10 +207,10 @@ void connection::on_header(beast::error_code ec) {
 
 void connection::on_body(beast::error_code ec) {
   if (ec == bhttp::error::body_limit)
-    return fail_request(make_error(codes::payload_too_large,
-                                   "Request body too large (max: " +
-                                       std::to_string(app_.cfg().max_body_bytes) + " bytes)",
-                                   {{"limit", app_.cfg().max_body_bytes}}));
+    return fail_request(make_error(
+        codes::payload_too_large,
+        "Request body too large (max: " + std::to_string(app_.cfg().max_body_bytes) + " bytes)",
+        {{"limit", app_.cfg().max_body_bytes}}));
   if (ec) return close();
   req_.body = std::move(body_parser_->get().body());
   body_parser_.reset();
@@ -379,18 +385,18 @@ void connection::watch_disconnect() {
   // A read while streaming only tells us the client went away; any bytes that
   // do arrive (a pipelined request) stay in buffer_ for the next read.
   stream_watching_ = true;
-  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
-                                                     beast::error_code ec, std::size_t n) {
-    self->stream_watching_ = false;
-    self->buffer_.commit(n);
-    if (self->stream_done_) {
-      if (!self->closed_) self->do_read();
-      return;
-    }
-    if (ec) return self->close();
-    if (self->buffer_.size() > 64 * 1024) return self->close();
-    self->watch_disconnect();
-  });
+  stream_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            self->stream_watching_ = false;
+                            self->buffer_.commit(n);
+                            if (self->stream_done_) {
+                              if (!self->closed_) self->do_read();
+                              return;
+                            }
+                            if (ec) return self->close();
+                            if (self->buffer_.size() > 64 * 1024) return self->close();
+                            self->watch_disconnect();
+                          });
 }
 
 void connection::arm_keepalive() {
@@ -433,15 +439,15 @@ void finish_handoff(app& a, std::unique_ptr<connection_handoff> conn, response r
   auto* stream = &conn->stream;
   auto method = std::string(conn->parser->get().method_string());
   auto target = std::string(conn->parser->get().target());
-  bhttp::async_write(*stream, *msg,
-                     [msg, conn = std::move(conn), method, target](beast::error_code,
-                                                                   std::size_t bytes) {
-                       log_request(method, target.substr(0, target.find('?')), msg->result_int(),
-                                   bytes, conn->started, conn->trace_id);
-                       beast::error_code ec;
-                       conn->stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
-                       conn->stream.close();
-                     });
+  bhttp::async_write(
+      *stream, *msg,
+      [msg, conn = std::move(conn), method, target](beast::error_code, std::size_t bytes) {
+        log_request(method, target.substr(0, target.find('?')), msg->result_int(), bytes,
+                    conn->started, conn->trace_id);
+        beast::error_code ec;
+        conn->stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+        conn->stream.close();
+      });
 }
 
 }  // namespace sbx::http

@@ -49,7 +49,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void close();
 
   // Server-Sent Events
-  void start_stream(std::shared_ptr<sse_channel> channel, std::vector<std::pair<std::string, std::string>> headers);
+  void start_stream(std::shared_ptr<sse_channel> channel,
+                    std::vector<std::pair<std::string, std::string>> headers);
   void stream_pull();
   void on_frames(std::string frames, bool end);
   void stream_flush();

@@ -1,7 +1,7 @@
 #include "server/http_types.hpp"
 
-#include <atomic>
 #include <strings.h>
+#include <atomic>
 
 #include "core/clock.hpp"
 #include "server/render.hpp"
@@ -12,14 +12,22 @@ namespace sbx::http {
 
 std::string_view method_name(method m) {
   switch (m) {
-    case method::get: return "GET";
-    case method::post: return "POST";
-    case method::put: return "PUT";
-    case method::del: return "DELETE";
-    case method::head: return "HEAD";
-    case method::patch: return "PATCH";
-    case method::options: return "OPTIONS";
-    case method::other: return "OTHER";
+    case method::get:
+      return "GET";
+    case method::post:
+      return "POST";
+    case method::put:
+      return "PUT";
+    case method::del:
+      return "DELETE";
+    case method::head:
+      return "HEAD";
+    case method::patch:
+      return "PATCH";
+    case method::options:
+      return "OPTIONS";
+    case method::other:
+      return "OTHER";
   }
   return "OTHER";
 }
@@ -38,7 +46,8 @@ std::optional<std::string> request::query_param(std::string_view name) const {
     auto eq = pair.find('=');
     std::string key = percent_decode(pair.substr(0, eq), true);
     if (key == name)
-      return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
+      return eq == std::string_view::npos ? std::string()
+                                          : percent_decode(pair.substr(eq + 1), true);
     if (amp == std::string_view::npos) break;
     q.remove_prefix(amp + 1);
   }
@@ -87,11 +96,14 @@ struct responder::state {
   std::atomic<bool> done{false};
   ~state() {
     if (!done.exchange(true) && fn)
-      fn(response::error(make_error(codes::internal_error, "Request was dropped without a response")));
+      fn(response::error(
+          make_error(codes::internal_error, "Request was dropped without a response")));
   }
 };
 
-responder::responder(sink s) : state_(std::make_shared<state>()) { state_->fn = std::move(s); }
+responder::responder(sink s) : state_(std::make_shared<state>()) {
+  state_->fn = std::move(s);
+}
 
 void responder::operator()(response r) const {
   if (state_->done.exchange(true)) return;

@@ -25,7 +25,9 @@ result<int> listener::open(const std::string& address, int port) {
   return static_cast<int>(acceptor_.local_endpoint().port());
 }
 
-void listener::start() { do_accept(); }
+void listener::start() {
+  do_accept();
+}
 
 void listener::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
@@ -35,17 +37,17 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  acceptor_.async_accept(net::make_strand(app_.io()), [self = shared_from_this()](
-                                                          boost::system::error_code ec,
-                                                          net::ip::tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
-    if (ec) {
-      log::warn("accept failed", {{"error", ec.message()}});
-    } else {
-      start_connection(self->app_, std::move(socket));
-    }
-    self->do_accept();
-  });
+  acceptor_.async_accept(
+      net::make_strand(app_.io()),
+      [self = shared_from_this()](boost::system::error_code ec, net::ip::tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
+        if (ec) {
+          log::warn("accept failed", {{"error", ec.message()}});
+        } else {
+          start_connection(self->app_, std::move(socket));
+        }
+        self->do_accept();
+      });
 }
 
 }  // namespace sbx::http

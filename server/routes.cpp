@@ -65,6 +65,8 @@ constexpr route k_routes[] = {
 
 }  // namespace
 
-std::span<const route> route_table() { return k_routes; }
+std::span<const route> route_table() {
+  return k_routes;
+}
 
 }  // namespace sbx::http

@@ -13,7 +13,9 @@ std::string sse_frame(const nlohmann::json& event) {
 
 sse_channel::sse_channel(std::size_t high_water) : high_water_(high_water) {}
 
-bool sse_channel::send(const nlohmann::json& event) { return send_frame(sse_frame(event)); }
+bool sse_channel::send(const nlohmann::json& event) {
+  return send_frame(sse_frame(event));
+}
 
 bool sse_channel::send_frame(std::string frame) {
   std::unique_lock lock(mutex_);

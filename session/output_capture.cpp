@@ -9,7 +9,9 @@ namespace sbx::session {
 output_capture::output_capture(executor ex, int read_fd, std::shared_ptr<output_budget> budget)
     : pipe_(ex, read_fd), budget_(std::move(budget)) {}
 
-void output_capture::start() { read_next(); }
+void output_capture::start() {
+  read_next();
+}
 
 void output_capture::read_next() {
   pipe_.async_read_some(boost::asio::buffer(buf_),

@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 
 #include "core/log.hpp"
+#include "process/pipe.hpp"
 #include "process/reaper.hpp"
 #include "session/output_capture.hpp"
 #include "session/shell_script.hpp"
@@ -20,6 +21,8 @@
 namespace sbx::session {
 
 namespace net = boost::asio;
+using process::close_fd;
+using process::make_pipe;
 
 namespace {
 
@@ -28,33 +31,13 @@ namespace {
 constexpr auto k_term_grace = std::chrono::milliseconds(1000);
 constexpr auto k_kill_grace = std::chrono::milliseconds(500);
 
-struct fd_pair {
-  int read = -1;
-  int write = -1;
-};
-
-result<fd_pair> make_pipe(int flags) {
-  int fds[2];
-  if (pipe2(fds, flags) != 0)
-    return make_error(codes::internal_error, std::string("pipe: ") + std::strerror(errno));
-  return fd_pair{fds[0], fds[1]};
-}
-
-void close_fd(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-}
-
 std::vector<std::string> start_environment(const session_options& opts) {
   auto env = current_environment();
   for (const auto& [k, v] : opts.env) env[k] = v;
   // The shell always speaks UTF-8 (API.md §4.1).
   env["LANG"] = "C.UTF-8";
   env["LC_ALL"] = "C.UTF-8";
-  std::vector<std::string> out;
-  out.reserve(env.size());
-  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
-  return out;
+  return to_env_list(env);
 }
 
 }  // namespace
@@ -103,9 +86,9 @@ status shell_session::start() {
 }
 
 status shell_session::spawn_shell() {
-  auto in = make_pipe(O_CLOEXEC);
+  auto in = make_pipe();
   if (!in) return in.error();
-  auto ctl = make_pipe(O_CLOEXEC);
+  auto ctl = make_pipe();
   if (!ctl) {
     ::close(in->read), ::close(in->write);
     return ctl.error();
@@ -145,14 +128,14 @@ status shell_session::spawn_shell() {
 }
 
 void shell_session::execute(command_request req, session_manager::command_done done) {
-  net::post(strand_, [self = shared_from_this(), req = std::move(req),
-                      done = std::move(done)]() mutable {
-    job j;
-    j.req = std::move(req);
-    j.command_done = std::move(done);
-    self->queue_.push_back(std::move(j));
-    self->pump();
-  });
+  net::post(strand_,
+            [self = shared_from_this(), req = std::move(req), done = std::move(done)]() mutable {
+              job j;
+              j.req = std::move(req);
+              j.command_done = std::move(done);
+              self->queue_.push_back(std::move(j));
+              self->pump();
+            });
 }
 
 void shell_session::context(session_manager::context_done done) {
@@ -177,8 +160,9 @@ void shell_session::terminate() {
     auto pending = std::move(self->queue_);
     self->queue_.clear();
     for (auto& j : pending) {
-      if (j.command_done) j.command_done(make_error(codes::internal_error,
-                                                    "Session '" + self->opts_.id + "' was deleted"));
+      if (j.command_done)
+        j.command_done(
+            make_error(codes::internal_error, "Session '" + self->opts_.id + "' was deleted"));
       if (j.context_done) j.context_done(make_error(codes::internal_error, "Session deleted"));
     }
     if (self->current_ && !self->current_->answered) {
@@ -226,9 +210,9 @@ void shell_session::start_command(job j) {
     if (n < 0) return fail(std::string("write: ") + std::strerror(errno));
     off += static_cast<std::size_t>(n);
   }
-  auto out = make_pipe(O_CLOEXEC | O_NONBLOCK);
+  auto out = make_pipe(O_NONBLOCK);
   if (!out) return fail(out.error().message);
-  auto err = make_pipe(O_CLOEXEC | O_NONBLOCK);
+  auto err = make_pipe(O_NONBLOCK);
   if (!err) {
     ::close(out->read), ::close(out->write);
     return fail(err.error().message);
@@ -268,11 +252,10 @@ void shell_session::start_snapshot(job j) {
 
 void shell_session::write_line(std::string line) {
   auto data = std::make_shared<std::string>(std::move(line));
-  net::async_write(*stdin_, net::buffer(*data),
-                   [data](boost::system::error_code, std::size_t) {
-                     // A failed write means the shell is gone; its exit is
-                     // reported through the reaper.
-                   });
+  net::async_write(*stdin_, net::buffer(*data), [data](boost::system::error_code, std::size_t) {
+    // A failed write means the shell is gone; its exit is
+    // reported through the reaper.
+  });
 }
 
 void shell_session::read_control() {
@@ -328,16 +311,17 @@ void shell_session::complete_command(int exit_code) {
   auto pending = std::make_shared<int>(2);
   auto* raw = cmd.get();
   auto shared_cmd = std::shared_ptr<running_command>(std::move(cmd));
-  auto collected = [this, self = shared_from_this(), shared_cmd, result, pending](bool is_out,
-                                                                               std::string data) {
+  auto collected = [this, self = shared_from_this(), shared_cmd, result, pending](
+                       bool is_out, std::string data) {
     (is_out ? result->out : result->err) = std::move(data);
     if (--*pending) return;
     if (!shared_cmd->answered) {
       shared_cmd->answered = true;
       if (shared_cmd->budget->exceeded)
         shared_cmd->j.command_done(command_error(
-            shared_cmd->j.req.command, "Output too large: more than " + std::to_string(shared_cmd->budget->limit) +
-            " bytes (max: " + std::to_string(shared_cmd->budget->limit) + ")"));
+            shared_cmd->j.req.command,
+            "Output too large: more than " + std::to_string(shared_cmd->budget->limit) +
+                " bytes (max: " + std::to_string(shared_cmd->budget->limit) + ")"));
       else
         shared_cmd->j.command_done(std::move(*result));
     }
@@ -349,27 +333,29 @@ void shell_session::complete_command(int exit_code) {
 
 api_error shell_session::command_error(const std::string& command,
                                        const std::string& reason) const {
-  return make_error(codes::command_execution_error,
-                    "Failed to execute command '" + command + "' in session '" + opts_.id +
-                        "': " + reason,
-                    {{"command", command}, {"stderr", reason}, {"sessionId", opts_.id}});
+  return make_error(
+      codes::command_execution_error,
+      "Failed to execute command '" + command + "' in session '" + opts_.id + "': " + reason,
+      {{"command", command}, {"stderr", reason}, {"sessionId", opts_.id}});
 }
 
 void shell_session::on_timeout() {
   if (!current_ || current_->answered) return;
-  std::uint64_t ms = current_->j.req.timeout_ms ? current_->j.req.timeout_ms
-                                                : rt_.cfg.command_timeout_ms;
+  std::uint64_t ms =
+      current_->j.req.timeout_ms ? current_->j.req.timeout_ms : rt_.cfg.command_timeout_ms;
   current_->answered = true;
-  current_->j.command_done(command_error(current_->j.req.command, "Command timeout after " + std::to_string(ms) + "ms"));
+  current_->j.command_done(
+      command_error(current_->j.req.command, "Command timeout after " + std::to_string(ms) + "ms"));
   stop_command_tree(true);
 }
 
 void shell_session::on_output_limit() {
   if (!current_ || current_->answered) return;
   current_->answered = true;
-  current_->j.command_done(command_error(
-      current_->j.req.command, "Output too large: more than " + std::to_string(current_->budget->limit) +
-      " bytes (max: " + std::to_string(current_->budget->limit) + ")"));
+  current_->j.command_done(
+      command_error(current_->j.req.command,
+                    "Output too large: more than " + std::to_string(current_->budget->limit) +
+                        " bytes (max: " + std::to_string(current_->budget->limit) + ")"));
   stop_command_tree(true);
 }
 

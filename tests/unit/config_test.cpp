@@ -20,10 +20,13 @@ TEST_CASE("defaults follow the contract") {
 }
 
 TEST_CASE("environment and flags, flags win") {
-  auto out = parse_config({"--port", "4000", "--bind=127.0.0.1"},
-                          {{"PORT", "5000"}, {"BIND", "::1"}, {"SANDBOX_VERSION", "0.4.13"},
-                           {"COMMAND_TIMEOUT_MS", "2500"}, {"PYTHON_POOL_MIN_SIZE", "0"},
-                           {"SANDBOX_LOG_FORMAT", "pretty"}});
+  auto out =
+      parse_config({"--port", "4000", "--bind=127.0.0.1"}, {{"PORT", "5000"},
+                                                            {"BIND", "::1"},
+                                                            {"SANDBOX_VERSION", "0.4.13"},
+                                                            {"COMMAND_TIMEOUT_MS", "2500"},
+                                                            {"PYTHON_POOL_MIN_SIZE", "0"},
+                                                            {"SANDBOX_LOG_FORMAT", "pretty"}});
   REQUIRE(out.what == config_outcome::kind::run);
   CHECK(out.cfg.port == 4000);
   CHECK(out.cfg.bind == "127.0.0.1");
@@ -34,20 +37,21 @@ TEST_CASE("environment and flags, flags win") {
 }
 
 TEST_CASE("malformed values are errors, never silent defaults") {
-  for (auto [name, value] : std::vector<std::pair<std::string, std::string>>{
-           {"PORT", "abc"},
-           {"PORT", "70000"},
-           {"COMMAND_TIMEOUT_MS", "-1"},
-           {"MAX_OUTPUT_SIZE_BYTES", "10MB"},
-           {"SANDBOX_LOG_LEVEL", "verbose"},
-           {"SANDBOX_LOG_FORMAT", "xml"},
-           {"PYTHON_POOL_MAX_SIZE", "0"}}) {
+  for (auto [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"PORT", "abc"},
+                                                        {"PORT", "70000"},
+                                                        {"COMMAND_TIMEOUT_MS", "-1"},
+                                                        {"MAX_OUTPUT_SIZE_BYTES", "10MB"},
+                                                        {"SANDBOX_LOG_LEVEL", "verbose"},
+                                                        {"SANDBOX_LOG_FORMAT", "xml"},
+                                                        {"PYTHON_POOL_MAX_SIZE", "0"}}) {
     auto out = parse_config({}, {{name, value}});
     INFO(name << "=" << value);
     CHECK(out.what == config_outcome::kind::error);
     CHECK(out.message.find(name) != std::string::npos);
   }
-  auto pools = parse_config({}, {{"JAVASCRIPT_POOL_MIN_SIZE", "5"}, {"JAVASCRIPT_POOL_MAX_SIZE", "2"}});
+  auto pools =
+      parse_config({}, {{"JAVASCRIPT_POOL_MIN_SIZE", "5"}, {"JAVASCRIPT_POOL_MAX_SIZE", "2"}});
   CHECK(pools.what == config_outcome::kind::error);
   CHECK(parse_config({"--port"}, {}).what == config_outcome::kind::error);
   CHECK(parse_config({"--nope"}, {}).what == config_outcome::kind::error);

@@ -11,36 +11,55 @@ using sbx::http::route_table;
 
 namespace {
 
-std::string name(method m) { return std::string(sbx::http::method_name(m)); }
+std::string name(method m) {
+  return std::string(sbx::http::method_name(m));
+}
 
 }  // namespace
 
 TEST_CASE("route table holds the 37 contract routes in contract order") {
   // API.md §3, in registration order.
   const std::vector<std::string> contract = {
-      "POST /api/session/create",    "GET /api/session/list",
-      "POST /api/execute",           "POST /api/execute/stream",
-      "POST /api/read",              "POST /api/read/stream",
-      "POST /api/write",             "POST /api/delete",
-      "POST /api/rename",            "POST /api/move",
-      "POST /api/mkdir",             "POST /api/list-files",
-      "POST /api/exists",            "POST /api/expose-port",
-      "GET /api/exposed-ports",      "DELETE /api/exposed-ports/{port}",
-      "POST /api/process/start",     "GET /api/process/list",
-      "DELETE /api/process/kill-all", "GET /api/process/{id}",
-      "DELETE /api/process/{id}",    "GET /api/process/{id}/logs",
-      "GET /api/process/{id}/stream", "POST /api/git/checkout",
-      "GET /api/interpreter/health", "POST /api/contexts",
-      "GET /api/contexts",           "DELETE /api/contexts/{id}",
-      "POST /api/execute/code",      "GET /proxy/{port}",
-      "POST /proxy/{port}",          "PUT /proxy/{port}",
-      "DELETE /proxy/{port}",        "GET /",
-      "GET /api/ping",               "GET /api/commands",
+      "POST /api/session/create",
+      "GET /api/session/list",
+      "POST /api/execute",
+      "POST /api/execute/stream",
+      "POST /api/read",
+      "POST /api/read/stream",
+      "POST /api/write",
+      "POST /api/delete",
+      "POST /api/rename",
+      "POST /api/move",
+      "POST /api/mkdir",
+      "POST /api/list-files",
+      "POST /api/exists",
+      "POST /api/expose-port",
+      "GET /api/exposed-ports",
+      "DELETE /api/exposed-ports/{port}",
+      "POST /api/process/start",
+      "GET /api/process/list",
+      "DELETE /api/process/kill-all",
+      "GET /api/process/{id}",
+      "DELETE /api/process/{id}",
+      "GET /api/process/{id}/logs",
+      "GET /api/process/{id}/stream",
+      "POST /api/git/checkout",
+      "GET /api/interpreter/health",
+      "POST /api/contexts",
+      "GET /api/contexts",
+      "DELETE /api/contexts/{id}",
+      "POST /api/execute/code",
+      "GET /proxy/{port}",
+      "POST /proxy/{port}",
+      "PUT /proxy/{port}",
+      "DELETE /proxy/{port}",
+      "GET /",
+      "GET /api/ping",
+      "GET /api/commands",
       "GET /api/version",
   };
-  const std::vector<std::string> extensions = {
-      "POST /api/session/delete", "HEAD /proxy/{port}", "PATCH /proxy/{port}",
-      "OPTIONS /proxy/{port}"};
+  const std::vector<std::string> extensions = {"POST /api/session/delete", "HEAD /proxy/{port}",
+                                               "PATCH /proxy/{port}", "OPTIONS /proxy/{port}"};
 
   std::vector<std::string> in_contract, beyond;
   for (const auto& r : route_table()) {

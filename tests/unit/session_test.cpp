@@ -42,7 +42,8 @@ struct engine {
     command_request req;
     req.command = std::move(command);
     req.timeout_ms = timeout_ms;
-    sessions.execute(id, std::move(req), [&p](result<command_result> r) { p.set_value(std::move(r)); });
+    sessions.execute(id, std::move(req),
+                     [&p](result<command_result> r) { p.set_value(std::move(r)); });
     REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
     return f.get();
   }
@@ -92,7 +93,8 @@ TEST_CASE("exit N reports the shell's death and the next command gets a fresh sh
   REQUIRE(e.run("x", "export GONE=1").ok());
   auto r = e.run("x", "exit 3");
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().message.find("Shell terminated unexpectedly (exit code: 3)") != std::string::npos);
+  CHECK(r.error().message.find("Shell terminated unexpectedly (exit code: 3)") !=
+        std::string::npos);
   r = e.run("x", "echo ${GONE:-fresh}");
   REQUIRE(r.ok());
   CHECK(r->out == "fresh\n");
