@@ -503,7 +503,9 @@ describe('read/stream', () => {
     assert.deepEqual(last, { type: 'complete', bytesRead: size });
     assert.equal(bytes, size);
     const growthKb = peak - before;
-    assert.ok(growthKb < 8 * 1024, `daemon RSS grew by ${growthKb} KiB while streaming 1 GB`);
+    // Flat means bounded by the stream window, not the file: 32 MiB leaves room
+    // for a sanitizer build's quarantine of freed chunks.
+    assert.ok(growthKb < 32 * 1024, `daemon RSS grew by ${growthKb} KiB while streaming 1 GB`);
   });
 });
 

@@ -279,9 +279,12 @@ describe('successful checkouts', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.repoUrl, repoUrl, 'the success body echoes repoUrl as sent');
     assert.ok(fs.existsSync(path.join(target, 'README.md')));
-    const logs = daemon.logs().join('\n');
-    assert.ok(logs.includes('127.0.0.1:' + httpBackend.port), 'the clone is logged');
-    assert.ok(!logs.includes('secret'), 'credentials are not logged');
+    // The access log is written asynchronously: wait for the clone's line.
+    await waitFor(() => daemon.logs().join('\n').includes('127.0.0.1:' + httpBackend.port), {
+      timeoutMs: 5000,
+      what: 'the clone is logged',
+    });
+    assert.ok(!daemon.logs().join('\n').includes('secret'), 'credentials are not logged');
   });
 
   test('a tag checks out a detached HEAD and reports the requested ref', async () => {

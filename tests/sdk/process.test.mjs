@@ -89,8 +89,16 @@ test('startProcess with a processId, then getProcess and listProcesses', async (
   const listed = await sandbox.listProcesses(SESSION);
   assert.ok(listed.some((p) => p.id === id && p.status === 'running'));
   await proc.kill();
-  const done = await waitStatus(id, ['killed']);
-  assert.ok(done.endTime instanceof Date);
+  await waitStatus(id, ['killed']);
+  // `killed` shows at once; endTime follows when the process has been reaped.
+  const done = await waitFor(
+    async () => {
+      const p = await sandbox.getProcess(id, SESSION);
+      return p?.endTime instanceof Date ? p : null;
+    },
+    { timeoutMs: 10_000, what: `process ${id} endTime` },
+  );
+  assert.equal(done.status, 'killed');
 });
 
 test('getProcess of an unknown id throws ProcessNotFoundError', async () => {
