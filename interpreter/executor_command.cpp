@@ -31,10 +31,11 @@ std::vector<std::string> executor_argv(language lang, const std::string& dir) {
 
 std::vector<std::string> executor_environment() {
   auto env = current_environment();
-  env["PYTHONUNBUFFERED"] = "1";
-  env["NODE_NO_WARNINGS"] = "1";
-  env["LANG"] = "C.UTF-8";
-  env["LC_ALL"] = "C.UTF-8";
+  static const std::pair<const char*, const char*> k_overrides[] = {{"PYTHONUNBUFFERED", "1"},
+                                                                    {"NODE_NO_WARNINGS", "1"},
+                                                                    {"LANG", "C.UTF-8"},
+                                                                    {"LC_ALL", "C.UTF-8"}};
+  for (const auto& [name, value] : k_overrides) env.insert_or_assign(name, std::string(value));
   return to_env_list(env);
 }
 
