@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { json, startDaemon, waitFor } from '../lib/daemon.mjs';
+import { pgrep } from '../lib/host.mjs';
 
 let daemon;
 let workspace;
@@ -128,14 +128,7 @@ describe('foreground execution', () => {
     const r = await exec({ command: `bash -c 'sleep 30; : ${marker}' & sleep 30`, sessionId: sid, timeoutMs: 300 });
     assert.equal(r.status, 500);
     assert.match(r.body.message, /Command timeout after 300ms/);
-    await waitFor(() => {
-      try {
-        execFileSync('pgrep', ['-f', marker]);
-        return false;
-      } catch {
-        return true;
-      }
-    }, { timeoutMs: 10000, what: 'timed-out tree gone' });
+    await waitFor(() => pgrep(marker).length === 0, { timeoutMs: 10000, what: 'timed-out tree gone' });
     assert.equal((await run('echo after', sid)).stdout, 'after');
   });
 

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { json, startDaemon, waitFor } from '../lib/daemon.mjs';
+import { freePort } from '../lib/host.mjs';
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const CLONE_TIMEOUT_MS = 60_000;
@@ -53,15 +54,6 @@ function makeRepo(dir, name) {
   const bare = path.join(dir, `${name}.git`);
   git(['clone', '-q', '--bare', work, bare]);
   return bare;
-}
-
-async function freePort() {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 function canConnect(port) {

@@ -2,10 +2,10 @@
 // whole trees, exit codes, log streams with many, slow and vanishing readers.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { json, parseSse, startDaemon, waitFor } from '../lib/daemon.mjs';
+import { freePort, pgrep } from '../lib/host.mjs';
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const FINAL = new Set(['completed', 'failed', 'killed', 'error']);
@@ -40,23 +40,6 @@ async function waitFinal(id, timeoutMs = 10_000) {
     },
     { timeoutMs, what: `process ${id} to finish` },
   );
-}
-
-/** PIDs whose command line matches `pattern` (pgrep -f), without the pgrep itself. */
-function pgrep(pattern) {
-  try {
-    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
-  } catch {
-    return []; // exit 1: nothing matched
-  }
-}
-
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 function canBind(port) {

@@ -4,12 +4,12 @@
 // execStream with the SDK's own parseSSEStream, and exec({stream:true}).
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { parseSSEStream } from '@cloudflare/sandbox';
 import { startDaemon, waitFor } from '../lib/daemon.mjs';
 import { makeSandbox } from './sandbox.mjs';
+import { freePort, pgrep } from '../lib/host.mjs';
 
 // Process calls take an explicit session id so they do not depend on the
 // SDK's lazy default-session creation; execStream/exec always create it.
@@ -27,22 +27,6 @@ after(async () => {
   await sandbox?.killAllProcesses().catch(() => {});
   await daemon?.stop();
 });
-
-function pgrep(pattern) {
-  try {
-    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 const canBind = (port) =>
   new Promise((resolve) => {
