@@ -15,7 +15,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 mode="${1:-test}"
 
 build_packages=(
-  build-essential cmake pkg-config ccache
+  build-essential cmake pkg-config
   libboost1.81-all-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libmagic-dev
 )
 runtime_packages=(

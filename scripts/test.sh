@@ -9,7 +9,10 @@ cd "$root"
 bash docker/install-deps.sh test || exit 1
 
 build="$root/build-asan"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANDBOXD_SANITIZE=ON >/dev/null || exit 1
+# -O0 with line tables: the sanitizers compile 4x faster than at -O2 -g, and
+# the suite is bound by I/O, not by the daemon's CPU time.
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
+  -DSANDBOXD_SANITIZE=ON >/dev/null || exit 1
 cmake --build "$build" -j"$(nproc)" || exit 1
 
 logs="$(mktemp -d)"
