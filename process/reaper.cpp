@@ -97,6 +97,12 @@ result<pid_t> reaper::spawn(const spawn_options& opts, exit_fn on_exit) {
     temporaries.push_back(moved);
     posix_spawn_file_actions_adddup2(&actions, moved, child);
   }
+  // Nothing else of the daemon's reaches the child: Asio's sockets are not
+  // close-on-exec, so the listener and client connections would otherwise
+  // live on in every shell and process. Closing an fd that is not open is
+  // not an error for posix_spawn.
+  for (int fd = 3; fd < max_child_fd; ++fd)
+    if (!mapping.count(fd)) posix_spawn_file_actions_addclose(&actions, fd);
   posix_spawn_file_actions_addclosefrom_np(&actions, max_child_fd + 1);
   if (!opts.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, opts.cwd.c_str());
 

@@ -168,6 +168,37 @@ describe('foreground execution', () => {
     assert.ok(Date.now() - t0 < 3500, 'parallel sessions were serialised');
   });
 
+  test('a top-level return ends the command with its status; the session goes on', async () => {
+    const r = await run('echo before; return 3; echo after', 'http-exec-return');
+    assert.equal(r.stdout, 'before');
+    assert.equal(r.exitCode, 3);
+    const next = await run('echo $?; echo next', 'http-exec-return');
+    assert.equal(next.stdout, '3\nnext');
+  });
+
+  test("redefining the daemon's shell helpers does not break the session", async () => {
+    const r = await run('__sbx_r() { :; }; unset -f __sbx_e; echo tried', 'http-exec-helpers');
+    assert.equal(r.stdout, 'tried');
+    assert.match(r.stderr, /readonly/);
+    assert.equal((await run('echo alive', 'http-exec-helpers')).stdout, 'alive');
+  });
+
+  test("the shell and its commands hold none of the daemon's sockets", async () => {
+    // The listener and client connections must not outlive the daemon in a shell.
+    const r = await run('ls -l /proc/$$/fd /proc/self/fd', 'http-exec-fds');
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /socket:/);
+    const bg = await exec({ command: 'ls -l /proc/self/fd', background: true });
+    assert.equal(bg.status, 200, bg.text);
+    await waitFor(async () => {
+      const p = await json(daemon.baseUrl, 'GET', `/api/process/${bg.body.processId}`);
+      return p.body.process?.status === 'completed';
+    });
+    const logs = await json(daemon.baseUrl, 'GET', `/api/process/${bg.body.processId}/logs`);
+    assert.match(logs.body.stdout, /-> /);
+    assert.doesNotMatch(logs.body.stdout, /socket:/);
+  });
+
   test('LANG and LC_ALL are C.UTF-8', async () => {
     assert.equal((await run('echo $LANG $LC_ALL')).stdout, 'C.UTF-8 C.UTF-8');
   });
