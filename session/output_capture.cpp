@@ -6,37 +6,51 @@
 
 namespace sbx::session {
 
+namespace {
+// One read's worth; the pipe holds 64 KiB by default.
+constexpr std::size_t k_read_size = 64 * 1024;
+}  // namespace
+
 output_capture::output_capture(executor ex, int read_fd, std::shared_ptr<output_budget> budget)
     : pipe_(ex, read_fd), budget_(std::move(budget)) {}
 
 void output_capture::start() {
-  read_next();
+  wait_readable();
 }
 
-void output_capture::read_next() {
-  pipe_.async_read_some(boost::asio::buffer(buf_),
-                        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                          self->on_read(ec, n);
-                        });
+void output_capture::wait_readable() {
+  pipe_.async_wait(
+      boost::asio::posix::stream_descriptor::wait_read,
+      [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
 }
 
-void output_capture::on_read(boost::system::error_code ec, std::size_t n) {
-  if (n) append(buf_, n);
-  if (finish_) {
-    // The read that was in flight has delivered its bytes; the rest of the
-    // command's output is already in the pipe.
-    drain_readable();
-    discarding_ = true;
-    auto done = std::move(finish_);
-    finish_ = nullptr;
-    done(std::move(data_));
-    data_.clear();
-    data_.shrink_to_fit();
-    if (ec && ec != boost::asio::error::operation_aborted) return close_pipe();
-    return read_next();
+void output_capture::on_readable(boost::system::error_code ec) {
+  if (ec || !pipe_.is_open()) return;  // cancelled or closed
+  if (drain_readable()) wait_readable();
+}
+
+bool output_capture::drain_readable() {
+  if (!pipe_.is_open()) return false;
+  char buf[k_read_size];
+  for (;;) {
+    ssize_t n = ::read(pipe_.native_handle(), buf, sizeof buf);
+    if (n > 0) {
+      append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    close_pipe();  // EOF (or an error: nothing more can come)
+    return false;
   }
-  if (ec) return close_pipe();
-  read_next();
+}
+
+std::string output_capture::finish() {
+  drain_readable();
+  discarding_ = true;
+  std::string out = std::move(data_);
+  data_ = std::string();
+  return out;
 }
 
 void output_capture::close_pipe() {
@@ -59,31 +73,6 @@ void output_capture::append(const char* data, std::size_t n) {
   }
   budget_->used += n;
   data_.append(data, n);
-}
-
-void output_capture::drain_readable() {
-  if (!pipe_.is_open()) return;
-  for (;;) {
-    ssize_t n = ::read(pipe_.native_handle(), buf_, sizeof buf_);
-    if (n > 0) {
-      append(buf_, static_cast<std::size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    return;  // EAGAIN: nothing more written yet; 0: EOF
-  }
-}
-
-void output_capture::finish(std::function<void(std::string)> done) {
-  if (!pipe_.is_open()) {
-    // EOF already seen: everything is in data_.
-    discarding_ = true;
-    done(std::move(data_));
-    return;
-  }
-  finish_ = std::move(done);
-  boost::system::error_code ignored;
-  pipe_.cancel(ignored);
 }
 
 }  // namespace sbx::session

@@ -1,16 +1,16 @@
 #pragma once
 // Reads one output pipe of a foreground command into memory, up to a shared
-// byte budget. When the command has finished, finish() collects every byte
-// already written (including any a completed-but-queued read holds) and hands
-// it over; background jobs that still hold the pipe are then read and
-// discarded until EOF, so they never block and never leak into the next
-// command's output.
+// byte budget. The daemon reads only when the pipe is readable (a wait, not
+// a read in flight), so when the command has finished, finish() reads what is
+// left synchronously and hands the output over at once. Background jobs that
+// still hold the pipe are then read and discarded until EOF, so they never
+// block and never leak into the next command's output.
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
-#include <boost/asio/readable_pipe.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/strand.hpp>
 
 namespace sbx::session {
@@ -30,22 +30,22 @@ class output_capture : public std::enable_shared_from_this<output_capture> {
   output_capture(executor ex, int read_fd, std::shared_ptr<output_budget> budget);
 
   void start();
-  // Runs done(output) on the strand once every byte written so far is read.
-  void finish(std::function<void(std::string)> done);
+  // Returns every byte written so far; call on the strand once the command
+  // has finished. Later output is discarded.
+  std::string finish();
 
  private:
-  void read_next();
-  void on_read(boost::system::error_code ec, std::size_t n);
+  void wait_readable();
+  void on_readable(boost::system::error_code ec);
+  // Reads until the pipe is empty; false once it reached EOF (pipe closed).
+  bool drain_readable();
   void append(const char* data, std::size_t n);
-  void drain_readable();
   void close_pipe();
 
-  boost::asio::readable_pipe pipe_;
+  boost::asio::posix::stream_descriptor pipe_;
   std::shared_ptr<output_budget> budget_;
   std::string data_;
   bool discarding_ = false;
-  std::function<void(std::string)> finish_;
-  char buf_[64 * 1024];
 };
 
 }  // namespace sbx::session

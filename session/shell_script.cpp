@@ -26,17 +26,31 @@ bool valid_env_name(std::string_view name) {
 }
 
 std::string preamble() {
-  // Aliases persist between commands like in an interactive shell; the
-  // helper restores $? after the report so `false` then `echo $?` prints 1.
-  return "shopt -s expand_aliases; __sbx_rc() { return \"$1\"; }\n";
+  // Aliases persist between commands like in an interactive shell.
+  // __sbx_rc sets $? (so `false` then `echo $?` prints 1); __sbx_r reports a
+  // command's status and cwd, __sbx_e the environment. They are read-only so
+  // user code cannot replace them by accident.
+  const std::string ctl = std::to_string(k_control_fd);
+  return "shopt -s expand_aliases\n"
+         "__sbx_rc() { builtin return \"$1\"; }\n"
+         "__sbx_r() { builtin local s=$?; builtin unset __sbx_c; "
+         "builtin printf 'C%d\\0%s\\0' \"$s\" \"$PWD\" >&" +
+         ctl +
+         "; builtin return \"$s\"; }\n"
+         "__sbx_e() { builtin local s=$?; { builtin printf 'E'; builtin export -p; "
+         "builtin printf '\\0%s\\0' \"$PWD\"; } >&" +
+         ctl +
+         "; builtin return \"$s\"; }\n"
+         "builtin readonly -f __sbx_rc __sbx_r __sbx_e\n";
 }
 
-std::string command_line(int daemon_pid, int command_fd, int out_fd, int err_fd,
-                         const std::optional<std::string>& cwd,
-                         const std::map<std::string, std::string>& env) {
+std::string command_script(std::string_view command, int daemon_pid, int out_fd, int err_fd,
+                           const std::optional<std::string>& cwd,
+                           const std::map<std::string, std::string>& env) {
   const std::string proc = "/proc/" + std::to_string(daemon_pid) + "/fd/";
-  // $(<file) reads the text without forking; the memfd carries any length.
-  // The newline after the text ends a trailing here-document or comment.
+  // The text runs through eval, so a syntax error runs nothing and returns 2.
+  // The newline after it ends a trailing here-document or comment. A `return`
+  // in it ends this script with that status; the report still follows.
   std::string body = "__sbx_rc \"$__sbx_p\"; builtin eval \"$__sbx_c\"$'\\n'";
   std::string run;
   if (cwd || !env.empty()) {
@@ -48,19 +62,21 @@ std::string command_line(int daemon_pid, int command_fd, int out_fd, int err_fd,
     run = "{ " + body + "; }";
   }
   // $? of the previous command is carried into this one.
-  std::string line = "__sbx_p=$?; __sbx_c=$(<" + proc + std::to_string(command_fd) + "); " + run +
-                     " </dev/null >" + proc + std::to_string(out_fd) + " 2>" + proc +
-                     std::to_string(err_fd) + " " + std::to_string(k_control_fd) +
-                     ">&-; __sbx_s=$?; builtin unset __sbx_c; builtin printf 'C%d\\0%s\\0' "
-                     "\"$__sbx_s\" \"$PWD\" >&" +
-                     std::to_string(k_control_fd) + "; __sbx_rc \"$__sbx_s\"\n";
-  return line;
+  std::string script = "__sbx_p=$?; __sbx_c=";
+  script.reserve(command.size() + 256);
+  script += shell_quote(command);
+  script += "; " + run + " </dev/null >" + proc + std::to_string(out_fd) + " 2>" + proc +
+            std::to_string(err_fd) + " " + std::to_string(k_control_fd) + ">&-\n";
+  return script;
+}
+
+std::string command_line(int daemon_pid, int script_fd) {
+  return "builtin . /proc/" + std::to_string(daemon_pid) + "/fd/" + std::to_string(script_fd) +
+         ";__sbx_r\n";
 }
 
 std::string snapshot_line() {
-  return "__sbx_s=$?; { builtin printf 'E'; builtin export -p; builtin printf '\\0%s\\0' \"$PWD\"; "
-         "} >&" +
-         std::to_string(k_control_fd) + "; __sbx_rc \"$__sbx_s\"\n";
+  return "__sbx_e\n";
 }
 
 std::map<std::string, std::string> parse_export_p(std::string_view text) {

@@ -40,6 +40,11 @@ std::vector<std::string> start_environment(const session_options& opts) {
   return to_env_list(env);
 }
 
+std::string output_limit_reason(std::uint64_t limit) {
+  return "Output too large: more than " + std::to_string(limit) +
+         " bytes (max: " + std::to_string(limit) + ")";
+}
+
 }  // namespace
 
 struct shell_session::running_command {
@@ -200,16 +205,6 @@ void shell_session::start_command(job j) {
     j.command_done(make_error(codes::command_execution_error, why));
     pump();
   };
-  // The command text goes through a memfd: any length, read without a fork.
-  cmd->command_fd = memfd_create("sandboxd-command", MFD_CLOEXEC);
-  if (cmd->command_fd < 0) return fail(std::string("memfd_create: ") + std::strerror(errno));
-  const std::string& text = j.req.command;
-  for (std::size_t off = 0; off < text.size();) {
-    ssize_t n = ::write(cmd->command_fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(std::string("write: ") + std::strerror(errno));
-    off += static_cast<std::size_t>(n);
-  }
   auto out = make_pipe(O_NONBLOCK);
   if (!out) return fail(out.error().message);
   auto err = make_pipe(O_NONBLOCK);
@@ -227,9 +222,22 @@ void shell_session::start_command(job j) {
   };
   cmd->out = std::make_shared<output_capture>(strand_, out->read, cmd->budget);
   cmd->err = std::make_shared<output_capture>(strand_, err->read, cmd->budget);
+
+  // The command and its redirections go through a memfd the shell sources:
+  // any length, read in one piece.
+  cmd->command_fd = memfd_create("sandboxd-command", MFD_CLOEXEC);
+  if (cmd->command_fd < 0) return fail(std::string("memfd_create: ") + std::strerror(errno));
+  std::string script = command_script(j.req.command, ::getpid(), cmd->out_write, cmd->err_write,
+                                      j.req.cwd, j.req.env);
+  for (std::size_t off = 0; off < script.size();) {
+    ssize_t n = ::write(cmd->command_fd, script.data() + off, script.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(std::string("write: ") + std::strerror(errno));
+    off += static_cast<std::size_t>(n);
+  }
+
   cmd->out->start();
   cmd->err->start();
-
   std::uint64_t timeout_ms = j.req.timeout_ms ? j.req.timeout_ms : rt_.cfg.command_timeout_ms;
   if (timeout_ms) {
     cmd->timer.expires_after(std::chrono::milliseconds(timeout_ms));
@@ -238,8 +246,7 @@ void shell_session::start_command(job j) {
       if (auto self = weak.lock()) self->on_timeout();
     });
   }
-  std::string line = command_line(::getpid(), cmd->command_fd, cmd->out_write, cmd->err_write,
-                                  j.req.cwd, j.req.env);
+  std::string line = command_line(::getpid(), cmd->command_fd);
   cmd->j = std::move(j);
   current_ = std::move(cmd);
   write_line(std::move(line));
@@ -306,29 +313,21 @@ void shell_session::on_control(std::size_t n) {
 void shell_session::complete_command(int exit_code) {
   auto cmd = std::move(current_);
   cmd->timer.cancel();
-  auto result = std::make_shared<command_result>();
-  result->exit_code = exit_code;
-  auto pending = std::make_shared<int>(2);
-  auto* raw = cmd.get();
-  auto shared_cmd = std::shared_ptr<running_command>(std::move(cmd));
-  auto collected = [this, self = shared_from_this(), shared_cmd, result, pending](
-                       bool is_out, std::string data) {
-    (is_out ? result->out : result->err) = std::move(data);
-    if (--*pending) return;
-    if (!shared_cmd->answered) {
-      shared_cmd->answered = true;
-      if (shared_cmd->budget->exceeded)
-        shared_cmd->j.command_done(command_error(
-            shared_cmd->j.req.command,
-            "Output too large: more than " + std::to_string(shared_cmd->budget->limit) +
-                " bytes (max: " + std::to_string(shared_cmd->budget->limit) + ")"));
-      else
-        shared_cmd->j.command_done(std::move(*result));
-    }
-    pump();
-  };
-  raw->out->finish([collected](std::string d) mutable { collected(true, std::move(d)); });
-  raw->err->finish([collected](std::string d) mutable { collected(false, std::move(d)); });
+  // The shell reports only after the command's output was written, so what
+  // is in the pipes now is all of it.
+  command_result result;
+  result.exit_code = exit_code;
+  result.out = cmd->out->finish();
+  result.err = cmd->err->finish();
+  if (!cmd->answered) {
+    cmd->answered = true;
+    if (cmd->budget->exceeded)
+      cmd->j.command_done(
+          command_error(cmd->j.req.command, output_limit_reason(cmd->budget->limit)));
+    else
+      cmd->j.command_done(std::move(result));
+  }
+  pump();
 }
 
 api_error shell_session::command_error(const std::string& command,
@@ -353,9 +352,7 @@ void shell_session::on_output_limit() {
   if (!current_ || current_->answered) return;
   current_->answered = true;
   current_->j.command_done(
-      command_error(current_->j.req.command,
-                    "Output too large: more than " + std::to_string(current_->budget->limit) +
-                        " bytes (max: " + std::to_string(current_->budget->limit) + ")"));
+      command_error(current_->j.req.command, output_limit_reason(current_->budget->limit)));
   stop_command_tree(true);
 }
 

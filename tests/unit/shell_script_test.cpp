@@ -37,13 +37,17 @@ TEST_CASE("parse_export_p reads values with escapes and newlines") {
   CHECK(env.at("EMPTY") == "");
 }
 
-TEST_CASE("command_line redirects into the daemon's descriptors") {
-  auto line = command_line(42, 7, 8, 9, std::nullopt, {});
-  CHECK(line.find("$(</proc/42/fd/7)") != std::string::npos);
-  CHECK(line.find(">/proc/42/fd/8") != std::string::npos);
-  CHECK(line.find("2>/proc/42/fd/9") != std::string::npos);
-  CHECK(line.back() == '\n');
-  auto sub = command_line(42, 7, 8, 9, std::string("/tmp/it's"), {{"A", "x'y"}});
+TEST_CASE("command_script quotes the text and redirects into the daemon's descriptors") {
+  auto script = command_script("echo 'hi'", 42, 8, 9, std::nullopt, {});
+  CHECK(script.find("__sbx_c='echo '\\''hi'\\'''") != std::string::npos);
+  CHECK(script.find(">/proc/42/fd/8") != std::string::npos);
+  CHECK(script.find("2>/proc/42/fd/9") != std::string::npos);
+  CHECK(script.back() == '\n');
+  auto sub = command_script("true", 42, 8, 9, std::string("/tmp/it's"), {{"A", "x'y"}});
   CHECK(sub.find("builtin cd -- '/tmp/it'\\''s'") != std::string::npos);
   CHECK(sub.find("builtin export A='x'\\''y'") != std::string::npos);
+}
+
+TEST_CASE("command_line only sources the script, so it stays short") {
+  CHECK(command_line(42, 7) == "builtin . /proc/42/fd/7;__sbx_r\n");
 }
