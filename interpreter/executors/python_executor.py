@@ -27,11 +27,13 @@ import os
 os.environ["MPLBACKEND"] = "Agg"
 
 import base64
+import ctypes
 import io
 import json
 import math
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -51,23 +53,88 @@ for _fd in (CMD_FD, EVT_FD):
 
 
 # --------------------------------------------------------------------------
-# stdout / stderr: write-through text streams on the real fds 1 and 2.
+# stdout / stderr: buffered text streams on the real fds 1 and 2, flushed at
+# least every few milliseconds, so a tight print loop costs a write per batch
+# instead of two per print, and a lone print still arrives at once.
 # --------------------------------------------------------------------------
+
+_FLUSH_INTERVAL_S = 0.002
+
+
+class _Flusher:
+    """While a run is in progress, flushes stdout and stderr every interval
+    (the tail of a burst, or a print before a long computation).
+
+    A kernel timer (timerfd) wakes the flushing thread, armed when a run
+    starts: a run shorter than one interval never wakes it, so it never
+    competes with the run for the GIL."""
+
+    class _Itimerspec(ctypes.Structure):  # struct itimerspec: two {tv_sec, tv_nsec}
+        _fields_ = [("it_interval", ctypes.c_long * 2), ("it_value", ctypes.c_long * 2)]
+
+    def __init__(self):
+        libc = ctypes.CDLL(None, use_errno=True)
+        self._settime = libc.timerfd_settime
+        self._fd = libc.timerfd_create(1, os.O_CLOEXEC)  # CLOCK_MONOTONIC
+        if self._fd < 0:
+            raise OSError(ctypes.get_errno(), "timerfd_create")
+        ns = int(_FLUSH_INTERVAL_S * 1e9)
+        self._armed = self._Itimerspec((0, ns), (0, ns))
+        self._disarmed = self._Itimerspec((0, 0), (0, 0))
+        threading.Thread(target=self._run, name="stdout-flusher", daemon=True).start()
+
+    def run_started(self):
+        self._settime(self._fd, 0, ctypes.byref(self._armed), None)
+
+    def run_ended(self):
+        self._settime(self._fd, 0, ctypes.byref(self._disarmed), None)
+
+    def _run(self):
+        while True:
+            try:
+                os.read(self._fd, 8)
+            except InterruptedError:
+                continue
+            for s in (sys.__stdout__, sys.__stderr__):
+                try:
+                    s.flush()
+                except Exception:
+                    pass
+
 
 def _make_stream(fd):
     raw = io.FileIO(fd, "wb", closefd=False)
     return io.TextIOWrapper(
-        raw,
+        io.BufferedWriter(raw, buffer_size=1 << 16),
         encoding="utf-8",
         errors="backslashreplace",
         newline="\n",
         line_buffering=False,
-        write_through=True,  # no text-layer buffering; raw layer is unbuffered
     )
 
 
 sys.stdout = sys.__stdout__ = _make_stream(1)
 sys.stderr = sys.__stderr__ = _make_stream(2)
+
+# Programs started from user code write straight to fds 1/2: what Python has
+# printed before goes first.
+_system = os.system
+
+
+def _flushed_system(command):
+    flush_std()
+    return _system(command)
+
+
+def _flushed_execute_child(self, *args, **kwargs):
+    flush_std()
+    return _execute_child(self, *args, **kwargs)
+
+
+os.system = _flushed_system
+_execute_child = subprocess.Popen._execute_child
+subprocess.Popen._execute_child = _flushed_execute_child
+os.register_at_fork(before=lambda: flush_std())
 
 # User code imports modules from its working directory, like `python3 -c`,
 # not from this file's directory.
@@ -101,6 +168,7 @@ class _State:
 
 
 STATE = _State()
+_FLUSHER = _Flusher()
 _emit_lock = threading.Lock()
 
 _ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
@@ -161,6 +229,13 @@ def emit(obj):
     # Lone surrogates (e.g. from "\ud800") cannot be UTF-8: replace them.
     line = (text + "\n").encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode("utf-8")
     main = threading.current_thread() is threading.main_thread()
+    if main:
+        # Output printed before a result or display stays before it.
+        for stream in (sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except Exception:
+                pass
     with _emit_lock:
         if main:
             STATE.in_emit += 1
@@ -493,10 +568,12 @@ def execute(shell, msg):
     try:
         shell.execution_count = count  # keeps "Cell In [n]" == execution_count
         STATE.running = True
+        _FLUSHER.run_started()
         try:
             result = shell.run_cell(code, store_history=True, silent=False)
         finally:
             STATE.running = False
+            _FLUSHER.run_ended()
     except KeyboardInterrupt as exc:  # SIGINT outside the user's frames
         STATE.running = False
         interrupted = exc
@@ -505,6 +582,7 @@ def execute(shell, msg):
         error = format_error(type(exc), exc)
         success = False
     STATE.pending_interrupt = False
+    _FLUSHER.run_ended()  # again: an interrupt may have cut the first call short
 
     # From here on SIGINT is ignored (STATE.running is False).
     if interrupted is not None:

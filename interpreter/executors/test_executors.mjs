@@ -389,6 +389,22 @@ describe('python executor', { timeout: 10 * SLOW }, () => {
     assert.ok(lead >= 150, `first line arrived only ${lead.toFixed(0)} ms before done`);
     await py.stdoutSince(h, 'second\n');
   });
+
+  test('prints stay in order with programs started from the cell', async () => {
+    const r = await py.run(
+      'import os, subprocess\nprint("a")\nos.system("echo b")\nprint("c")\n' +
+        'subprocess.run(["echo", "d"])\nprint("e")\n!echo f',
+    );
+    assert.equal(r.done.success, true);
+    await py.stdoutSince(r, 'a\nb\nc\nd\ne\nf\n');
+  });
+
+  test('a 10,000-line print loop arrives whole and in order', async () => {
+    const r = await py.run('for i in range(10000):\n    print(i)');
+    assert.equal(r.done.success, true);
+    const expected = Array.from({ length: 10000 }, (_, i) => `${i}\n`).join('');
+    await py.stdoutSince(r, expected);
+  });
 });
 
 describe('executor lifecycle', { timeout: SLOW * 3 }, () => {
