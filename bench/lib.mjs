@@ -1,5 +1,6 @@
 // Shared helpers for bench scripts: timing, percentiles, row output.
 import fs from 'node:fs';
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
 export const baseUrl = process.env.BENCH_BASE_URL;
@@ -32,4 +33,34 @@ export async function timeCalls(fn, { count = 1000, maxMs = 10000, warmup = 20 }
 export function rssKiB(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+}
+
+// One JSON request over a shared keep-alive connection pool. node:http costs
+// the client far less per call than fetch, so latency rows measure the daemon.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+export function requestJson(method, path, body) {
+  const url = new URL(path, baseUrl);
+  const data = body === undefined ? undefined : JSON.stringify(body);
+  const headers = data === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) };
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        try {
+          resolve({ status: res.statusCode, body: JSON.parse(text) });
+        } catch (err) {
+          reject(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+export function closeConnections() {
+  agent.destroy();
 }

@@ -7,7 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { baseUrl as base, percentile, row } from './lib.mjs';
+import { baseUrl as base, closeConnections, percentile, requestJson, row } from './lib.mjs';
 
 if (!base) {
   console.error('BENCH_BASE_URL is not set');
@@ -18,14 +18,9 @@ const N = 50;
 const now = () => performance.now();
 
 async function call(method, path, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
-  return data;
+  const res = await requestJson(method, path, body);
+  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
 }
 
 // State letter and command name of a PID, or null once it is gone.
@@ -158,3 +153,4 @@ async function streamRows() {
 
 await processRows();
 await streamRows();
+closeConnections();

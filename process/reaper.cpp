@@ -7,9 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <string_view>
 
 #include "core/log.hpp"
 
@@ -126,13 +128,16 @@ result<pid_t> reaper::spawn(const spawn_options& opts, exit_fn on_exit) {
   for (const auto& e : opts.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 
+  // A resolved path spares the child an exec attempt per PATH entry before
+  // the right one (posix_spawnp still searches if resolution failed).
+  const std::string program = resolve(opts.argv[0]);
   pid_t pid = -1;
   int rc = ok ? 0 : errno;
   if (ok) {
     // Registration happens under the same lock the reaper takes, so the exit
     // of a very short-lived child cannot be missed.
     std::lock_guard lock(mutex_);
-    rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+    rc = posix_spawnp(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
     if (rc == 0) watchers_.emplace(pid, std::move(on_exit));
   }
   for (int fd : temporaries) close(fd);
@@ -142,6 +147,23 @@ result<pid_t> reaper::spawn(const spawn_options& opts, exit_fn on_exit) {
     return make_error(codes::internal_error,
                       "Failed to start '" + opts.argv[0] + "': " + std::strerror(rc));
   return pid;
+}
+
+std::string reaper::resolve(const std::string& program) {
+  if (program.find('/') != std::string::npos) return program;
+  std::lock_guard lock(paths_mutex_);
+  if (auto it = paths_.find(program); it != paths_.end()) return it->second;
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!dirs.empty()) {
+    auto colon = dirs.find(':');
+    auto dir = dirs.substr(0, colon);
+    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
+    if (dir.empty() || dir.front() != '/') continue;  // relative entries: leave to posix_spawnp
+    std::string candidate = std::string(dir) + "/" + program;
+    if (access(candidate.c_str(), X_OK) == 0) return paths_[program] = candidate;
+  }
+  return program;
 }
 
 std::vector<pid_t> descendants(pid_t root) {

@@ -59,8 +59,13 @@ class reaper {
 
   boost::asio::io_context& io_;
   boost::asio::signal_set sigchld_;
+  // argv[0] without a slash, resolved through the daemon's PATH.
+  std::string resolve(const std::string& program);
+
   mutable std::mutex mutex_;
   std::unordered_map<pid_t, exit_fn> watchers_;
+  std::mutex paths_mutex_;
+  std::unordered_map<std::string, std::string> paths_;
 };
 
 // PIDs of every process below `root` (children, grandchildren, ...), found by

@@ -97,6 +97,10 @@ connection::~connection() {
 }
 
 void connection::start() {
+  // Once per connection (it is only needed to forward requests by proxy).
+  beast::error_code addr_ec;
+  auto endpoint = stream_.socket().remote_endpoint(addr_ec);
+  if (!addr_ec) remote_address_ = endpoint.address().to_string();
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
 }
 
@@ -152,9 +156,7 @@ void connection::on_header(beast::error_code ec) {
     req_.trace_id = std::string(*t);
   else
     req_.trace_id = random_hex(8);
-  beast::error_code addr_ec;
-  auto endpoint = stream_.socket().remote_endpoint(addr_ec);
-  if (!addr_ec) req_.remote_address = endpoint.address().to_string();
+  req_.remote_address = remote_address_;
   keep_alive_ = h.keep_alive();
   // The request moves into its handler; keep what the access log needs.
   log_method_ = std::string(h.method_string());

@@ -65,6 +65,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::optional<body_parser> body_parser_;
 
   request req_;
+  std::string remote_address_;
   std::string log_method_, log_path_, log_trace_id_;
   const route* route_ = nullptr;
   bool keep_alive_ = true;

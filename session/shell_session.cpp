@@ -40,6 +40,12 @@ std::vector<std::string> start_environment(const session_options& opts) {
   return to_env_list(env);
 }
 
+// The shell opens the daemon's fds through /proc/<pid>/fd.
+pid_t daemon_pid() {
+  static const pid_t pid = ::getpid();
+  return pid;
+}
+
 std::string output_limit_reason(std::uint64_t limit) {
   return "Output too large: more than " + std::to_string(limit) +
          " bytes (max: " + std::to_string(limit) + ")";
@@ -146,8 +152,9 @@ void shell_session::execute(command_request req, session_manager::command_done d
 void shell_session::context(session_manager::context_done done) {
   net::post(strand_, [self = shared_from_this(), done = std::move(done)]() mutable {
     if (self->current_ || self->current_snapshot_ || !self->queue_.empty() ||
-        self->shell_pid_ < 0 || self->terminated_) {
+        self->shell_pid_ < 0 || self->terminated_ || self->snapshot_current_) {
       // Busy (or between shells): answer with what is known, never wait.
+      // Idle with no command since the last snapshot: what is known is exact.
       std::lock_guard lock(self->mutex_);
       return done(session_context{self->cwd_, self->env_});
     }
@@ -227,7 +234,7 @@ void shell_session::start_command(job j) {
   // any length, read in one piece.
   cmd->command_fd = memfd_create("sandboxd-command", MFD_CLOEXEC);
   if (cmd->command_fd < 0) return fail(std::string("memfd_create: ") + std::strerror(errno));
-  std::string script = command_script(j.req.command, ::getpid(), cmd->out_write, cmd->err_write,
+  std::string script = command_script(j.req.command, daemon_pid(), cmd->out_write, cmd->err_write,
                                       j.req.cwd, j.req.env);
   for (std::size_t off = 0; off < script.size();) {
     ssize_t n = ::write(cmd->command_fd, script.data() + off, script.size() - off);
@@ -246,7 +253,8 @@ void shell_session::start_command(job j) {
       if (auto self = weak.lock()) self->on_timeout();
     });
   }
-  std::string line = command_line(::getpid(), cmd->command_fd);
+  std::string line = command_line(daemon_pid(), cmd->command_fd);
+  snapshot_current_ = false;  // the command may change the environment or directory
   cmd->j = std::move(j);
   current_ = std::move(cmd);
   write_line(std::move(line));
@@ -302,6 +310,7 @@ void shell_session::on_control(std::size_t n) {
         env_ = env;
         ctx = session_context{cwd_, std::move(env)};
       }
+      snapshot_current_ = true;
       auto j = std::move(*current_snapshot_);
       current_snapshot_.reset();
       j.context_done(std::move(ctx));
@@ -409,6 +418,7 @@ void shell_session::on_shell_exit(int shown) {
 
 void shell_session::drop_shell() {
   shell_pid_ = -1;
+  snapshot_current_ = false;
   boost::system::error_code ignored;
   if (stdin_) stdin_->close(ignored);
   if (control_) control_->close(ignored);

@@ -87,6 +87,8 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
   std::unique_ptr<running_command> current_;
   std::optional<job> current_snapshot_;
   bool terminated_ = false;
+  // No command has run since the last environment snapshot.
+  bool snapshot_current_ = false;
 
   // Last known cwd and environment (any thread, under mutex_).
   mutable std::mutex mutex_;
