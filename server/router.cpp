@@ -9,20 +9,36 @@ bool is_param(std::string_view seg) {
   return seg.size() >= 2 && seg.front() == '{' && seg.back() == '}';
 }
 
-bool path_matches(const route& r, const std::vector<std::string_view>& parts,
-                  std::vector<std::string>* params) {
-  auto pattern = split_path(r.pattern);
-  if (r.any_subpath ? parts.size() < pattern.size() : parts.size() != pattern.size()) return false;
-  std::vector<std::string> captured;
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (is_param(pattern[i])) {
-      captured.push_back(percent_decode(parts[i]));
-    } else if (pattern[i] != parts[i]) {
-      return false;
-    }
+// Walks the pattern's segments in place: matching allocates nothing, and
+// parameters are decoded only for the route that matched.
+template <typename Fn>
+bool walk_pattern(std::string_view pattern, Fn&& on_segment) {
+  if (!pattern.empty() && pattern.front() == '/') pattern.remove_prefix(1);
+  for (std::size_t i = 0;; ++i) {
+    auto slash = pattern.find('/');
+    if (!on_segment(i, pattern.substr(0, slash))) return false;
+    if (slash == std::string_view::npos) return true;
+    pattern.remove_prefix(slash + 1);
   }
-  if (params) *params = std::move(captured);
-  return true;
+}
+
+bool path_matches(const route& r, const std::vector<std::string_view>& parts) {
+  std::size_t count = 0;
+  bool same = walk_pattern(r.pattern, [&](std::size_t i, std::string_view seg) {
+    count = i + 1;
+    return i < parts.size() && (is_param(seg) || seg == parts[i]);
+  });
+  return same && (r.any_subpath ? parts.size() >= count : parts.size() == count);
+}
+
+std::vector<std::string> capture_params(const route& r,
+                                        const std::vector<std::string_view>& parts) {
+  std::vector<std::string> params;
+  walk_pattern(r.pattern, [&](std::size_t i, std::string_view seg) {
+    if (is_param(seg)) params.push_back(percent_decode(parts[i]));
+    return true;
+  });
+  return params;
 }
 
 }  // namespace
@@ -31,16 +47,18 @@ route_match match_route(std::span<const route> table, method verb, std::string_v
   route_match m;
   auto parts = split_path(path);
   for (const route& r : table) {
-    if (r.verb != verb) {
-      if (!m.path_known && path_matches(r, parts, nullptr)) m.path_known = true;
-      continue;
-    }
-    if (path_matches(r, parts, &m.params)) {
+    if (r.verb == verb && path_matches(r, parts)) {
       m.found = &r;
+      m.params = capture_params(r, parts);
       m.path_known = true;
       return m;
     }
   }
+  for (const route& r : table)
+    if (path_matches(r, parts)) {
+      m.path_known = true;
+      break;
+    }
   return m;
 }
 
