@@ -1,6 +1,7 @@
 #include "files/json_body.hpp"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace sbx::files {
@@ -31,17 +32,23 @@ class scanner {
   // A string literal starting at the current '"'.
   std::optional<std::string> string() {
     if (!eat('"')) return std::nullopt;
+    const std::size_t start = i_;
     std::string out;
     for (;;) {
       std::size_t run = i_;
-      while (i_ < t_.size()) {
-        auto c = static_cast<unsigned char>(t_[i_]);
-        if (c == '"' || c == '\\' || c < 0x20) break;
-        ++i_;
-      }
-      out.append(t_.data() + run, i_ - run);
+      i_ = next_special(i_);
       if (i_ >= t_.size()) return std::nullopt;
-      char c = t_[i_++];
+      char c = t_[i_];
+      if (c == '"' && run == start) {  // no escapes: one exact allocation
+        out.assign(t_.data() + run, i_ - run);
+        ++i_;
+        return out;
+      }
+      // Unescaping never lengthens, so the rest of the body bounds the
+      // output: one allocation (untouched pages cost nothing), no regrowth.
+      if (run == start) out.reserve(t_.size() - start);
+      out.append(t_.data() + run, i_ - run);
+      ++i_;
       if (c == '"') return out;
       if (c != '\\' || i_ >= t_.size()) return std::nullopt;  // raw control character
       char e = t_[i_++];
@@ -103,6 +110,27 @@ class scanner {
   }
 
  private:
+  // Index of the first '"', '\\' or control character at or after i; eight
+  // bytes at a time (SWAR) through the long runs of a file's text.
+  std::size_t next_special(std::size_t i) const {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+    const char* p = t_.data();
+    const std::size_t n = t_.size();
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t v;
+      std::memcpy(&v, p + i, 8);
+      std::uint64_t below_space = (v - ones * 0x20) & ~v & highs;
+      if (below_space | has_zero(v ^ (ones * '"')) | has_zero(v ^ (ones * '\\'))) break;
+    }
+    for (; i < n; ++i) {
+      auto c = static_cast<unsigned char>(p[i]);
+      if (c == '"' || c == '\\' || c < 0x20) break;
+    }
+    return i;
+  }
+
   std::optional<std::uint32_t> hex4() {
     if (i_ + 4 > t_.size()) return std::nullopt;
     std::uint32_t v = 0;

@@ -128,6 +128,20 @@ TEST_CASE("fast body parser agrees with nlohmann", "[files]") {
     CHECK_FALSE(files::parse_object_fast(bad));
 }
 
+TEST_CASE("fast body parser finds escapes and control bytes at every offset", "[files]") {
+  // The scanner reads eight bytes at a time; put each special byte at each
+  // position within and across those words.
+  for (std::size_t len = 0; len < 24; ++len)
+    for (std::string special : {"\\n", "\\\"", "\\\\", "\\u00e9", "\xC3\xA9", "~"}) {
+      std::string body = R"({"content":")" + std::string(len, 'x') + special + "yz\"}";
+      auto fast = files::parse_object_fast(body);
+      REQUIRE(fast);
+      CHECK(*fast == nlohmann::json::parse(body));
+      std::string raw = R"({"content":")" + std::string(len, 'x') + "\x1f" + "yz\"}";
+      CHECK_FALSE(files::parse_object_fast(raw));
+    }
+}
+
 TEST_CASE("path validation follows §12.1", "[files]") {
   nlohmann::json ok = "/tmp/a";
   CHECK_FALSE(files::validate_path(&ok, "path"));
