@@ -55,17 +55,6 @@ bool all_ascii8(const unsigned char* p) {
   return (w & 0x8080808080808080ULL) == 0;
 }
 
-// Bytes that a JSON string cannot carry verbatim: control characters, '"',
-// '\\', and everything non-ASCII (checked for well-formedness).
-constexpr std::array<bool, 256> make_special_table() {
-  std::array<bool, 256> t{};
-  for (int c = 0; c < 0x20; ++c) t[c] = true;
-  t['"'] = t['\\'] = true;
-  for (int c = 0x80; c < 0x100; ++c) t[c] = true;
-  return t;
-}
-constexpr auto k_special = make_special_table();
-
 }  // namespace
 
 std::size_t base64_encoded_size(std::size_t bytes) {
@@ -180,66 +169,6 @@ std::size_t utf8_cut(std::string_view s) {
     return could_be_valid ? n - back : n;
   }
   return n;
-}
-
-void json_escape_append(std::string& out, std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  out.reserve(out.size() + s.size() + 16);
-  while (p < end) {
-    // Copy the longest run of bytes that need nothing.
-    const auto* run = p;
-    while (p < end && !k_special[*p]) ++p;
-    out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
-    if (p == end) break;
-    unsigned char c = *p;
-    if (c >= 0x80) {
-      std::size_t n = utf8_sequence(p, end);
-      if (n == 0) {
-        out += "\xEF\xBF\xBD";  // U+FFFD
-        ++p;
-      } else {
-        out.append(reinterpret_cast<const char*>(p), n);
-        p += n;
-      }
-      continue;
-    }
-    ++p;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default: {
-        static constexpr char hex[] = "0123456789abcdef";
-        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        out.append(esc, 6);
-      }
-    }
-  }
-}
-
-void json_quote_append(std::string& out, std::string_view s) {
-  out += '"';
-  json_escape_append(out, s);
-  out += '"';
 }
 
 }  // namespace sbx::files

@@ -26,11 +26,4 @@ bool utf8_valid(std::string_view s);
 // never become valid are not held back.
 std::size_t utf8_cut(std::string_view s);
 
-// Appends `s` as the inside of a JSON string literal (no quotes). Control
-// characters, '"' and '\\' are escaped; malformed UTF-8 becomes U+FFFD, as
-// the transport's own serialiser does.
-void json_escape_append(std::string& out, std::string_view s);
-// `"<escaped s>"`
-void json_quote_append(std::string& out, std::string_view s);
-
 }  // namespace sbx::files

@@ -1,6 +1,7 @@
 #include "files/file_json.hpp"
 
 #include "core/clock.hpp"
+#include "core/json_text.hpp"
 #include "files/codec.hpp"
 
 namespace sbx::files {
@@ -12,11 +13,11 @@ void bool_append(std::string& out, bool v) {
 
 void entry_append(std::string& out, const file_entry& e) {
   out += "{\"name\":";
-  json_quote_append(out, e.name);
+  append_json_string(out, e.name);
   out += ",\"absolutePath\":";
-  json_quote_append(out, e.absolute_path);
+  append_json_string(out, e.absolute_path);
   out += ",\"relativePath\":";
-  json_quote_append(out, e.relative_path);
+  append_json_string(out, e.relative_path);
   out += ",\"type\":\"";
   out += e.type;
   out += "\",\"size\":";
@@ -40,9 +41,9 @@ std::string read_body(const std::string& path, const file_content& c) {
   std::string out;
   out.reserve(c.content.size() + c.content.size() / 16 + path.size() + 256);
   out += "{\"success\":true,\"path\":";
-  json_quote_append(out, path);
+  append_json_string(out, path);
   out += ",\"content\":";
-  json_quote_append(out, c.content);
+  append_json_string_utf8(out, c.content);  // checked when read (else base64)
   out += ",\"timestamp\":\"";
   out += iso_now();
   out += "\",\"encoding\":\"";
@@ -50,7 +51,7 @@ std::string read_body(const std::string& path, const file_content& c) {
   out += "\",\"isBinary\":";
   bool_append(out, c.is_binary);
   out += ",\"mimeType\":";
-  json_quote_append(out, c.mime_type);
+  append_json_string(out, c.mime_type);
   out += ",\"size\":";
   out += std::to_string(c.size);
   out += '}';
@@ -61,7 +62,7 @@ std::string list_body(const std::string& path, const std::vector<file_entry>& en
   std::string out;
   out.reserve(entries.size() * 320 + 256);
   out += "{\"success\":true,\"path\":";
-  json_quote_append(out, path);
+  append_json_string(out, path);
   out += ",\"files\":[";
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (i) out += ',';

@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "core/json_text.hpp"
 #include "files/codec.hpp"
 #include "files/file_io.hpp"
 
@@ -69,15 +70,18 @@ class pump : public std::enable_shared_from_this<pump> {
       bytes = bytes.substr(0, cut);
     }
     if (bytes.empty()) return;
-    static constexpr std::string_view head = "data: {\"type\":\"chunk\",\"data\":\"";
-    static constexpr std::string_view tail = "\"}\n\n";
+    static constexpr std::string_view head = "data: {\"type\":\"chunk\",\"data\":";
+    static constexpr std::string_view tail = "}\n\n";
     std::string frame;
     frame.reserve(head.size() + base64_encoded_size(bytes.size()) + tail.size() + 64);
     frame += head;
-    if (src_.is_binary)
+    if (src_.is_binary) {
+      frame += '"';
       base64_append(frame, bytes);
-    else
-      json_escape_append(frame, bytes);
+      frame += '"';
+    } else {
+      append_json_string(frame, bytes);
+    }
     frame += tail;
     channel_->send_frame(std::move(frame));
   }

@@ -1,7 +1,7 @@
 #include "process/log_stream.hpp"
 
 #include "core/clock.hpp"
-#include "process/json_text.hpp"
+#include "core/json_text.hpp"
 
 namespace sbx::process {
 namespace {

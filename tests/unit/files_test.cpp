@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/config.hpp"
+#include "core/json_text.hpp"
 #include "core/runtime.hpp"
 #include "files/codec.hpp"
 #include "files/dir_walk.hpp"
@@ -111,7 +112,7 @@ TEST_CASE("UTF-8 checks and character-boundary cuts", "[files]") {
 TEST_CASE("JSON escaping matches the serialiser", "[files]") {
   std::string raw = "q\"b\\n\n\t\x01 \xC3\xA9 \xFF end";
   std::string out;
-  files::json_quote_append(out, raw);
+  sbx::append_json_string(out, raw);
   CHECK(nlohmann::json::parse(out).get<std::string>() ==
         "q\"b\\n\n\t\x01 \xC3\xA9 \xEF\xBF\xBD end");
   CHECK(out.find("\\u0001") != std::string::npos);

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "process/json_text.hpp"
+#include "core/json_text.hpp"
 #include "process/kill.hpp"
 #include "process/output_log.hpp"
 
@@ -103,7 +103,7 @@ TEST_CASE("signal names and numbers") {
 }
 
 TEST_CASE("output text becomes the same JSON string the generic serialiser makes") {
-  using sbx::process::append_json_string;
+  using sbx::append_json_string;
   auto encode = [](std::string_view s) {
     std::string out;
     append_json_string(out, s);
@@ -123,4 +123,18 @@ TEST_CASE("output text becomes the same JSON string the generic serialiser makes
   CHECK(encode("\xE2\x82") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
   for (std::string s : {std::string("x\xE2\x82\xAC\"\n"), std::string("\xF4\x8F\xBF\xBF")})
     CHECK(nlohmann::json::parse(encode(s)).get<std::string>() == s);
+  // Runs of plain bytes are copied eight at a time: every special byte at
+  // every offset within and across those words.
+  const std::string specials[] = {"\"",   "\\",       "\n",  std::string(1, '\0'),
+                                  "\x7f", "\xC3\xA9", "\xFF"};
+  for (std::size_t len = 0; len < 20; ++len)
+    for (const auto& special : specials) {
+      std::string s = std::string(len, 'a') + special + std::string(len % 9, 'b');
+      CHECK(encode(s) ==
+            nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      if (special == "\xFF") continue;  // not UTF-8: only for the checking form
+      std::string known;
+      sbx::append_json_string_utf8(known, s);
+      CHECK(known == encode(s));
+    }
 }

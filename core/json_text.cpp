@@ -1,6 +1,9 @@
-#include "process/json_text.hpp"
+#include "core/json_text.hpp"
 
-namespace sbx::process {
+#include <cstdint>
+#include <cstring>
+
+namespace sbx {
 namespace {
 
 // Length of the valid UTF-8 sequence starting at s[i] (a byte >= 0x80), or 0.
@@ -19,16 +22,30 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   return len;
 }
 
-}  // namespace
-
-void append_json_string(std::string& out, std::string_view s) {
+template <bool validate_utf8>
+void append_quoted(std::string& out, std::string_view s) {
   static constexpr char k_hex[] = "0123456789abcdef";
   out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   std::size_t run = 0;  // start of bytes copied verbatim
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
   for (std::size_t i = 0; i < s.size();) {
+    // Eight plain ASCII bytes at a time (SWAR): no byte >= 0x80, none below
+    // 0x20, no quote, no backslash.
+    while (i + 8 <= s.size()) {
+      std::uint64_t v;
+      std::memcpy(&v, s.data() + i, 8);
+      std::uint64_t non_ascii = validate_utf8 ? (v & highs) : 0;
+      if (non_ascii | ((v - ones * 0x20) & ~v & highs) | has_zero(v ^ (ones * '"')) |
+          has_zero(v ^ (ones * '\\')))
+        break;
+      i += 8;
+    }
+    if (i >= s.size()) break;
     auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+    if (c >= 0x20 && (c < 0x80 || !validate_utf8) && c != '"' && c != '\\') {
       ++i;
       continue;
     }
@@ -78,4 +95,14 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-}  // namespace sbx::process
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view bytes) {
+  append_quoted<true>(out, bytes);
+}
+
+void append_json_string_utf8(std::string& out, std::string_view text) {
+  append_quoted<false>(out, text);
+}
+
+}  // namespace sbx
