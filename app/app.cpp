@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <thread>
@@ -132,6 +133,10 @@ void app::finish_shutdown() {
   sessions_->shutdown();
   ports_->shutdown();
   files_->shutdown();
+  // Whatever is left: descendants the services no longer track, such as a
+  // session's background job whose shell exited (the daemon, as subreaper,
+  // adopted it).
+  for (pid_t p : process::descendants(::getpid())) ::kill(p, SIGKILL);
   io_.stop();
 }
 

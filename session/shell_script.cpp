@@ -49,8 +49,7 @@ std::string command_script(std::string_view command, int daemon_pid, int out_fd,
                            const std::map<std::string, std::string>& env) {
   const std::string proc = "/proc/" + std::to_string(daemon_pid) + "/fd/";
   // The text runs through eval, so a syntax error runs nothing and returns 2.
-  // The newline after it ends a trailing here-document or comment. A `return`
-  // in it ends this script with that status; the report still follows.
+  // The newline after it ends a trailing here-document or comment.
   std::string body = "__sbx_rc \"$__sbx_p\"; builtin eval \"$__sbx_c\"$'\\n'";
   std::string run;
   if (cwd || !env.empty()) {
@@ -61,8 +60,7 @@ std::string command_script(std::string_view command, int daemon_pid, int out_fd,
   } else {
     run = "{ " + body + "; }";
   }
-  // $? of the previous command is carried into this one.
-  std::string script = "__sbx_p=$?; __sbx_c=";
+  std::string script = "__sbx_c=";
   script.reserve(command.size() + 256);
   script += shell_quote(command);
   script += "; " + run + " </dev/null >" + proc + std::to_string(out_fd) + " 2>" + proc +
@@ -71,8 +69,11 @@ std::string command_script(std::string_view command, int daemon_pid, int out_fd,
 }
 
 std::string command_line(int daemon_pid, int script_fd) {
-  return "builtin . /proc/" + std::to_string(daemon_pid) + "/fd/" + std::to_string(script_fd) +
-         ";__sbx_r\n";
+  // eval at top level, as if typed: `return` outside a function is the
+  // usual error, and bash's messages carry no file name. $? of the previous
+  // command is carried into this one.
+  return "__sbx_p=$?;builtin eval \"$(</proc/" + std::to_string(daemon_pid) + "/fd/" +
+         std::to_string(script_fd) + ")\";__sbx_r\n";
 }
 
 std::string snapshot_line() {

@@ -21,15 +21,15 @@ bool valid_env_name(std::string_view name);
 // One-time set-up sent when the shell starts: the report functions.
 std::string preamble();
 
-// The script for one command, stored in a memfd the shell sources: it runs
+// The script for one command, stored in a memfd the shell evaluates: it runs
 // `command` with stdout/stderr to the daemon's fds `out_fd`/`err_fd`. With
 // cwd/env overrides the command runs in a subshell so they apply to it alone.
 std::string command_script(std::string_view command, int daemon_pid, int out_fd, int err_fd,
                            const std::optional<std::string>& cwd,
                            const std::map<std::string, std::string>& env);
 
-// The line written to the shell for a command: sources the script in the
-// daemon's fd `script_fd`, then reports "C<status>\0<cwd>\0" on the control
+// The line written to the shell for a command: evaluates the script in the
+// daemon's fd `script_fd` (read without a fork), then reports "C<status>\0<cwd>\0" on the control
 // fd. bash reads a pipe one byte per system call, so this line is kept short
 // and the command text travels in the memfd.
 std::string command_line(int daemon_pid, int script_fd);

@@ -230,8 +230,8 @@ void shell_session::start_command(job j) {
   cmd->out = std::make_shared<output_capture>(strand_, out->read, cmd->budget);
   cmd->err = std::make_shared<output_capture>(strand_, err->read, cmd->budget);
 
-  // The command and its redirections go through a memfd the shell sources:
-  // any length, read in one piece.
+  // The command and its redirections go through a memfd the shell reads in
+  // one piece: any length, and the line on its stdin stays short.
   cmd->command_fd = memfd_create("sandboxd-command", MFD_CLOEXEC);
   if (cmd->command_fd < 0) return fail(std::string("memfd_create: ") + std::strerror(errno));
   std::string script = command_script(j.req.command, daemon_pid(), cmd->out_write, cmd->err_write,

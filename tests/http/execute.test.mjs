@@ -168,12 +168,17 @@ describe('foreground execution', () => {
     assert.ok(Date.now() - t0 < 3500, 'parallel sessions were serialised');
   });
 
-  test('a top-level return ends the command with its status; the session goes on', async () => {
+  test('a top-level return is the error bash gives typed input; the command goes on', async () => {
     const r = await run('echo before; return 3; echo after', 'http-exec-return');
-    assert.equal(r.stdout, 'before');
-    assert.equal(r.exitCode, 3);
-    const next = await run('echo $?; echo next', 'http-exec-return');
-    assert.equal(next.stdout, '3\nnext');
+    assert.equal(r.stdout, 'before\nafter');
+    assert.match(r.stderr, /^bash: .*return: can only `return' from a function or sourced script$/);
+    assert.equal(r.exitCode, 0);
+  });
+
+  test("bash's error messages name no internal file", async () => {
+    const r = await run('if then', 'http-exec-return');
+    assert.equal(r.exitCode, 2);
+    assert.match(r.stderr, /^bash: eval: line \d+: syntax error near unexpected token `then'/);
   });
 
   test("redefining the daemon's shell helpers does not break the session", async () => {

@@ -281,10 +281,14 @@ describe('kill', () => {
     const d = await startDaemon({ env: { SANDBOXD_WORKSPACE: '/tmp' } });
     const tag = `shutdown-${process.pid}-${Date.now()}`;
     await json(d.baseUrl, 'POST', '/api/process/start', { command: `sleep 298 & sleep 297 & : ${tag}; wait` });
-    await waitFor(() => pgrep('sleep 29[78]').length >= 2, { what: 'sleeps running' });
+    // A session's background job whose shell has since exited (an orphan the
+    // daemon adopted) ends too.
+    await json(d.baseUrl, 'POST', '/api/execute', { command: 'sleep 296 &', sessionId: 'orphans' });
+    await json(d.baseUrl, 'POST', '/api/execute', { command: 'exit 4', sessionId: 'orphans' });
+    await waitFor(() => pgrep('sleep 29[678]').length >= 3, { what: 'sleeps running' });
     const stopped = await d.stop();
     assert.equal(stopped.forced, false);
-    await waitFor(() => pgrep('sleep 29[78]').length === 0 && pgrep(tag).length === 0, { timeoutMs: 3000, what: 'trees gone after shutdown' });
+    await waitFor(() => pgrep('sleep 29[678]').length === 0 && pgrep(tag).length === 0, { timeoutMs: 3000, what: 'trees gone after shutdown' });
   });
 });
 
