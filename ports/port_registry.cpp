@@ -40,6 +40,7 @@ status port_registry::unexpose(int port) {
     return make_error(codes::port_not_exposed, "Port " + std::to_string(port) + " is not exposed",
                       {{"port", port}});
   ports_.erase(existing);
+  upstreams_.drop(port);
   return ok_status();
 }
 
@@ -54,6 +55,8 @@ bool port_registry::is_exposed(int port) const {
                      [&](const exposed_port& p) { return p.port == port; });
 }
 
-void port_registry::shutdown() {}
+void port_registry::shutdown() {
+  upstreams_.clear();
+}
 
 }  // namespace sbx

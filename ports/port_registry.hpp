@@ -11,6 +11,7 @@
 
 #include "core/result.hpp"
 #include "core/runtime.hpp"
+#include "ports/upstream_pool.hpp"
 
 namespace sbx {
 
@@ -36,14 +37,18 @@ class port_registry {
   std::vector<exposed_port> list() const;
   bool is_exposed(int port) const;
 
-  // Ends everything this service started (daemon shutdown): nothing, since
-  // exposure is bookkeeping only.
+  // Idle connections the proxy keeps to exposed ports.
+  ports::upstream_pool& upstreams() { return upstreams_; }
+
+  // Ends everything this service started (daemon shutdown): the proxy's idle
+  // connections; exposure itself is bookkeeping only.
   void shutdown();
 
  private:
   // Handlers on several I/O threads read and change the list.
   mutable std::mutex mutex_;
   std::vector<exposed_port> ports_;  // insertion order; a handful of entries
+  ports::upstream_pool upstreams_;
 };
 
 }  // namespace sbx

@@ -1,5 +1,7 @@
 #include "ports/proxy_exchange.hpp"
 
+#include <unistd.h>
+
 #include <array>
 #include <charconv>
 
@@ -13,6 +15,7 @@
 #include "app/app.hpp"
 #include "core/log.hpp"
 #include "ports/byte_tunnel.hpp"
+#include "ports/port_registry.hpp"
 #include "server/render.hpp"
 
 namespace sbx::ports {
@@ -102,6 +105,21 @@ void proxy_exchange::forward(int port, std::string target) {
   } else {
     watch_client();
   }
+  // A request without a body to stream can be sent again on a fresh
+  // connection if a reused one turns out to be closed, so only such requests
+  // take an idle connection.
+  if (request_done_ && upgrade_.empty()) {
+    if (auto idle = app_.ports().upstreams().take(port_)) {
+      beast::error_code ec;
+      upstream_.socket().assign(idle->ipv6 ? net::ip::tcp::v6() : net::ip::tcp::v4(), idle->fd, ec);
+      if (!ec) {
+        reused_ = true;
+        ipv6_ = idle->ipv6;
+        return send_request_head();
+      }
+      ::close(idle->fd);
+    }
+  }
   connect(false);
 }
 
@@ -132,7 +150,11 @@ void proxy_exchange::on_connect(beast::error_code ec, bool ipv6) {
   }
   upstream_.expires_never();
   upstream_.socket().set_option(net::ip::tcp::no_delay(true), ec);
+  ipv6_ = ipv6;
+  send_request_head();
+}
 
+void proxy_exchange::send_request_head() {
   auto headers = req_.headers;
   up_head_ = upstream_request_head(upstream_request{method_, target_, headers, req_.remote_address,
                                                     port_, request_framing_, upgrade_});
@@ -144,6 +166,7 @@ void proxy_exchange::on_connect(beast::error_code ec, bool ipv6) {
 
 void proxy_exchange::on_request_head_written(beast::error_code ec) {
   if (finished_) return;
+  if (ec && reused_) return reconnect();
   if (ec) return fail_upstream(ec.message());
   read_response_head();
   if (request_body_) pump_request();
@@ -214,6 +237,10 @@ void proxy_exchange::read_response_head() {
 
 void proxy_exchange::on_response_head(beast::error_code ec) {
   if (finished_) return;
+  // A reused connection the target closed while it was idle: nothing of the
+  // answer has been read, so the request goes again on a new connection.
+  if (ec && reused_ && upstream_buffer_.size() == 0) return reconnect();
+  reused_ = false;
   if (ec) {
     if (ec == bhttp::error::end_of_stream || ec == net::error::eof)
       return fail_upstream("the target closed the connection without answering");
@@ -393,8 +420,18 @@ void proxy_exchange::respond_error(const api_error& error) {
                    });
 }
 
+void proxy_exchange::reconnect() {
+  reused_ = false;
+  beast::error_code ignored;
+  upstream_.socket().close(ignored);
+  upstream_buffer_.clear();
+  response_.reset();
+  connect(false);
+}
+
 void proxy_exchange::finish() {
   finished_ = true;
+  park_upstream();
   close_upstream();
   log_once();
   bool keep_alive = client_keep_alive_ && request_done_ && !request_failed_ &&
@@ -417,6 +454,22 @@ void proxy_exchange::abort() {
   log_once();
   close_upstream();
   close_client();
+}
+
+void proxy_exchange::park_upstream() {
+  // Only a connection whose exchange ended exactly at a message boundary can
+  // carry the next request.
+  auto how = response_framing_.how;
+  bool framed = how == body_framing::kind::length || how == body_framing::kind::chunked ||
+                how == body_framing::kind::none || how == body_framing::kind::length_only;
+  if (!response_ || !response_->is_done() || !response_->keep_alive() || !framed ||
+      !request_done_ || request_failed_ || !upgrade_.empty() || upstream_buffer_.size() != 0 ||
+      !upstream_.socket().is_open() || app_.shutting_down())
+    return;
+  beast::error_code ec;
+  int fd = upstream_.socket().release(ec);
+  if (ec) return;
+  app_.ports().upstreams().park(port_, upstream_pool::idle{fd, ipv6_});
 }
 
 void proxy_exchange::close_upstream() {

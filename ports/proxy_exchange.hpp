@@ -41,7 +41,9 @@ class proxy_exchange : public std::enable_shared_from_this<proxy_exchange> {
 
   void connect(bool ipv6);
   void on_connect(boost::beast::error_code ec, bool ipv6);
+  void send_request_head();
   void on_request_head_written(boost::beast::error_code ec);
+  void reconnect();
 
   // Client -> target.
   void pump_request();
@@ -66,6 +68,7 @@ class proxy_exchange : public std::enable_shared_from_this<proxy_exchange> {
   void fail_upstream(const std::string& reason);
   void finish();
   void abort();
+  void park_upstream();
   void close_upstream();
   void close_client();
   void hand_back_client();
@@ -94,6 +97,8 @@ class proxy_exchange : public std::enable_shared_from_this<proxy_exchange> {
   std::string down_head_, down_chunk_line_;
 
   bool request_done_ = false;    // the whole request body was read from the client
+  bool reused_ = false;          // upstream_ came from the pool and has not answered yet
+  bool ipv6_ = false;            // upstream_ is connected over ::1
   bool request_failed_ = false;  // the target stopped taking the request body
   bool head_sent_ = false;
   bool finished_ = false;

@@ -120,10 +120,9 @@ std::string upstream_request_head(const upstream_request& r) {
   if (!r.upgrade.empty()) {
     append(out, "Connection", "Upgrade");
     append(out, "Upgrade", r.upgrade);
-  } else {
-    // One connection per exchange: the target may close as soon as it answered.
-    append(out, "Connection", "close");
   }
+  // Otherwise HTTP/1.1's default, keep-alive: the connection may carry the
+  // next request to this port.
   out.append("\r\n");
   return out;
 }

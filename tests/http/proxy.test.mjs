@@ -267,6 +267,33 @@ describe('forwarding', () => {
   });
 });
 
+describe('connections to the target', () => {
+  test('requests reuse one idle connection; one the target closed is replaced', async () => {
+    let connections = 0;
+    const server = http.createServer((req, res) => res.end(`served ${req.url}`));
+    server.on('connection', () => connections++);
+    const port = await listen(server);
+    try {
+      assert.equal((await json(daemon.baseUrl, 'POST', '/api/expose-port', { port })).status, 200);
+      for (const path of ['/a', '/b', '/c']) {
+        const res = await raw(daemon.baseUrl, { path: `/proxy/${port}${path}` });
+        assert.equal(res.status, 200);
+        assert.equal(res.body.toString(), `served ${path}`);
+      }
+      assert.equal(connections, 1, 'three requests, one connection to the target');
+
+      server.closeIdleConnections();
+      const again = await raw(daemon.baseUrl, { path: `/proxy/${port}/d` });
+      assert.equal(again.status, 200);
+      assert.equal(again.body.toString(), 'served /d');
+      assert.equal(connections, 2);
+    } finally {
+      await json(daemon.baseUrl, 'DELETE', `/api/exposed-ports/${port}`);
+      await closeServer(server);
+    }
+  });
+});
+
 describe('headers', () => {
   test('repeated Set-Cookie headers are kept and hop-by-hop ones dropped', async () => {
     const res = await raw(daemon.baseUrl, { path: viaProxy('/cookies') });

@@ -1,0 +1,58 @@
+#include "ports/upstream_pool.hpp"
+
+#include <unistd.h>
+
+namespace sbx::ports {
+
+upstream_pool::~upstream_pool() {
+  clear();
+}
+
+std::optional<upstream_pool::idle> upstream_pool::take(int port) {
+  std::lock_guard lock(mutex_);
+  auto it = idle_.find(port);
+  if (it == idle_.end() || it->second.empty()) return std::nullopt;
+  idle c = it->second.back();
+  it->second.pop_back();
+  --total_;
+  return c;
+}
+
+void upstream_pool::park(int port, idle connection) {
+  {
+    std::lock_guard lock(mutex_);
+    auto& list = idle_[port];
+    if (list.size() < k_per_port && total_ < k_total) {
+      list.push_back(connection);
+      ++total_;
+      return;
+    }
+  }
+  ::close(connection.fd);
+}
+
+void upstream_pool::drop(int port) {
+  std::vector<idle> closing;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = idle_.find(port);
+    if (it == idle_.end()) return;
+    closing = std::move(it->second);
+    total_ -= closing.size();
+    idle_.erase(it);
+  }
+  for (auto c : closing) ::close(c.fd);
+}
+
+void upstream_pool::clear() {
+  std::unordered_map<int, std::vector<idle>> closing;
+  {
+    std::lock_guard lock(mutex_);
+    closing.swap(idle_);
+    total_ = 0;
+  }
+  for (auto& [port, list] : closing)
+    for (auto c : list) ::close(c.fd);
+}
+
+}  // namespace sbx::ports
