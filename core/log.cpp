@@ -54,8 +54,10 @@ void init(std::string_view name, std::string_view format) {
   g_min_level = static_cast<int>(l);
   g_json = format != "pretty";
   // Async with a bounded queue that drops the oldest lines: a blocked stdout
-  // must never stall an I/O thread.
-  spdlog::init_thread_pool(8192, 1);
+  // must never stall an I/O thread. Every slot is allocated and touched up
+  // front (~400 bytes each), so the queue is kept small: 1024 slots are
+  // ~0.4 MiB of resident memory, where 8192 were over 3 MiB.
+  spdlog::init_thread_pool(1024, 1);
   auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
   g_logger = std::make_shared<spdlog::async_logger>("sandboxd", sink, spdlog::thread_pool(),
                                                     spdlog::async_overflow_policy::overrun_oldest);
