@@ -1,6 +1,9 @@
 #include "ports/upstream_pool.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 namespace sbx::ports {
 
@@ -8,14 +11,33 @@ upstream_pool::~upstream_pool() {
   clear();
 }
 
+namespace {
+
+// An idle connection must have nothing to read: EOF means the target closed
+// it, and bytes it sent unasked (a timeout notice) would be taken for the
+// answer to the next request.
+bool still_idle(int fd) {
+  char byte;
+  ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
 std::optional<upstream_pool::idle> upstream_pool::take(int port) {
-  std::lock_guard lock(mutex_);
-  auto it = idle_.find(port);
-  if (it == idle_.end() || it->second.empty()) return std::nullopt;
-  idle c = it->second.back();
-  it->second.pop_back();
-  --total_;
-  return c;
+  for (;;) {
+    idle c;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = idle_.find(port);
+      if (it == idle_.end() || it->second.empty()) return std::nullopt;
+      c = it->second.back();
+      it->second.pop_back();
+      --total_;
+    }
+    if (still_idle(c.fd)) return c;
+    ::close(c.fd);
+  }
 }
 
 void upstream_pool::park(int port, idle connection) {

@@ -1,9 +1,9 @@
 #pragma once
 // Idle keep-alive connections to proxy targets, by port. A connection is
 // parked as a bare descriptor, so the next exchange adopts it on its own
-// executor. Bounded per port and in all; a parked connection the target has
-// closed meanwhile is noticed by the exchange that takes it, which then
-// connects afresh.
+// executor. Bounded per port and in all. A parked connection the target has
+// closed is skipped when taken; one it closes just after is noticed by the
+// exchange, which then connects afresh.
 #include <cstddef>
 #include <mutex>
 #include <optional>
@@ -24,7 +24,8 @@ class upstream_pool {
   upstream_pool(const upstream_pool&) = delete;
   upstream_pool& operator=(const upstream_pool&) = delete;
 
-  // The most recently parked connection to `port`, if any.
+  // The most recently parked connection to `port` that is still open and
+  // silent, if any.
   std::optional<idle> take(int port);
   // Keeps `fd` for the next request to `port` (closes it when full).
   void park(int port, idle connection);

@@ -1,6 +1,9 @@
 // Exposed-port registry, port rules and proxy header rewriting (no sockets).
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <thread>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "ports/port_registry.hpp"
 #include "ports/port_rules.hpp"
 #include "ports/proxy_headers.hpp"
+#include "ports/upstream_pool.hpp"
 #include "process/reaper.hpp"
 
 namespace {
@@ -220,4 +224,34 @@ TEST_CASE("responses keep repeated headers and gain CORS once", "[ports][proxy]"
 TEST_CASE("chunk size lines are hexadecimal", "[ports][proxy]") {
   CHECK(ports::chunk_size_line(255) == "ff\r\n");
   CHECK(ports::chunk_size_line(65536) == "10000\r\n");
+}
+
+TEST_CASE("the upstream pool hands out only open, silent connections", "[ports]") {
+  ports::upstream_pool pool;
+  auto pair = [] {
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+    return std::pair{fds[0], fds[1]};
+  };
+  auto [silent, silent_peer] = pair();
+  auto [closed, closed_peer] = pair();
+  auto [chatty, chatty_peer] = pair();
+  ::close(closed_peer);
+  REQUIRE(::write(chatty_peer, "x", 1) == 1);
+
+  pool.park(8080, {silent, false});
+  pool.park(8080, {closed, false});
+  pool.park(8080, {chatty, false});
+  // Most recent first; the chatty and the closed one are dropped on the way.
+  auto taken = pool.take(8080);
+  REQUIRE(taken);
+  CHECK(taken->fd == silent);
+  CHECK_FALSE(pool.take(8080));
+  CHECK_FALSE(pool.take(9090));
+
+  pool.park(8080, {silent, false});
+  pool.drop(8080);
+  CHECK_FALSE(pool.take(8080));  // drop closed it
+  ::close(silent_peer);
+  ::close(chatty_peer);
 }
