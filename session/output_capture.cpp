@@ -1,7 +1,9 @@
 #include "session/output_capture.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace sbx::session {
@@ -9,6 +11,10 @@ namespace sbx::session {
 namespace {
 // One read's worth; the pipe holds 64 KiB by default.
 constexpr std::size_t k_read_size = 64 * 1024;
+// Read at most this much per readiness, then wait again (the wait re-arms
+// at once while data remains): a writer that never pauses, such as a
+// background `yes`, cannot hold the I/O thread.
+constexpr std::size_t k_batch_bytes = 16 * k_read_size;
 }  // namespace
 
 output_capture::output_capture(executor ex, int read_fd, std::shared_ptr<output_budget> budget)
@@ -26,16 +32,17 @@ void output_capture::wait_readable() {
 
 void output_capture::on_readable(boost::system::error_code ec) {
   if (ec || !pipe_.is_open()) return;  // cancelled or closed
-  if (drain_readable()) wait_readable();
+  if (drain_readable(k_batch_bytes)) wait_readable();
 }
 
-bool output_capture::drain_readable() {
+bool output_capture::drain_readable(std::size_t max_bytes) {
   if (!pipe_.is_open()) return false;
   char buf[k_read_size];
-  for (;;) {
-    ssize_t n = ::read(pipe_.native_handle(), buf, sizeof buf);
+  for (std::size_t total = 0; total < max_bytes;) {
+    ssize_t n = ::read(pipe_.native_handle(), buf, std::min(sizeof buf, max_bytes - total));
     if (n > 0) {
       append(buf, static_cast<std::size_t>(n));
+      total += static_cast<std::size_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -43,10 +50,14 @@ bool output_capture::drain_readable() {
     close_pipe();  // EOF (or an error: nothing more can come)
     return false;
   }
+  return true;
 }
 
 std::string output_capture::finish() {
-  drain_readable();
+  // The command wrote its output before the shell reported, so all of it
+  // that is still unread fits in the pipe; more than that came later.
+  int capacity = ::fcntl(pipe_.native_handle(), F_GETPIPE_SZ);
+  drain_readable(capacity > 0 ? static_cast<std::size_t>(capacity) : k_read_size);
   discarding_ = true;
   std::string out = std::move(data_);
   data_ = std::string();

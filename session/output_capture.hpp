@@ -37,8 +37,9 @@ class output_capture : public std::enable_shared_from_this<output_capture> {
  private:
   void wait_readable();
   void on_readable(boost::system::error_code ec);
-  // Reads until the pipe is empty; false once it reached EOF (pipe closed).
-  bool drain_readable();
+  // Reads until the pipe is empty or max_bytes were read; false once it
+  // reached EOF (pipe closed).
+  bool drain_readable(std::size_t max_bytes);
   void append(const char* data, std::size_t n);
   void close_pipe();
 

@@ -110,6 +110,20 @@ describe('foreground execution', () => {
     assert.equal(next.stdout, 'next');
   });
 
+  test('a background writer that never pauses does not stall its session', async () => {
+    const started = await run('(sleep 0.1; exec yes) & echo $!', 'http-exec-yes');
+    const pid = Number(started.stdout);
+    try {
+      await waitFor(() => fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'yes', { what: 'yes running' });
+      for (let i = 0; i < 3; i++) {
+        const r = await run('echo next', 'http-exec-yes');
+        assert.equal(r.stdout, 'next');
+      }
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+
   test('exit N: contract error, then a fresh shell for the same session', async () => {
     const sid = 'dies';
     await run('export KEEP=1', sid);

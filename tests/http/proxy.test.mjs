@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import { json, raw, rawHeaderValues, startDaemon, withTimeout } from '../lib/daemon.mjs';
+import { json, raw, rawHeaderValues, startDaemon, waitFor, withTimeout } from '../lib/daemon.mjs';
 
 const CORS = {
   'Access-Control-Allow-Origin': '*',
@@ -472,13 +472,7 @@ describe('WebSocket', () => {
     const closed = new Promise((resolve) => ws.once('close', (code) => resolve(code)));
     ws.close(1000, 'bye');
     assert.equal(await withTimeout(closed, 5000, 'WebSocket close'), 1000);
-    await withTimeout(
-      (async () => {
-        while (wsTarget.closes.length === before) await new Promise((resolve) => setTimeout(resolve, 20)); // poll
-      })(),
-      5000,
-      'target sees the close',
-    );
+    await waitFor(() => wsTarget.closes.length > before, { what: 'target sees the close' });
     assert.equal(wsTarget.closes.at(-1), 1000);
   });
 });
