@@ -24,8 +24,9 @@ constexpr const char* k_help =
     "INTERPRETER_SPAWN_TIMEOUT_MS, INTERPRETER_EXECUTION_TIMEOUT_MS,\n"
     "{PYTHON,JAVASCRIPT,TYPESCRIPT}_POOL_{MIN,MAX}_SIZE, SANDBOXD_MAX_BODY_BYTES,\n"
     "SANDBOXD_IDLE_TIMEOUT_MS, SANDBOXD_SHUTDOWN_GRACE_MS, SANDBOXD_KILL_GRACE_MS,\n"
-    "SANDBOXD_PROCESS_LOG_BYTES, SANDBOXD_GIT_TIMEOUT_MS, SANDBOXD_IO_THREADS,\n"
-    "SANDBOXD_BLOCKING_THREADS, SANDBOXD_WORKSPACE, SANDBOXD_EXECUTORS_DIR.\n";
+    "SANDBOXD_PROCESS_LOG_BYTES, SANDBOXD_FINISHED_LOG_BYTES, SANDBOXD_GIT_TIMEOUT_MS,\n"
+    "SANDBOXD_IO_THREADS, SANDBOXD_BLOCKING_THREADS, SANDBOXD_WORKSPACE,\n"
+    "SANDBOXD_EXECUTORS_DIR.\n";
 
 struct bad_value : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -113,6 +114,7 @@ config_outcome parse_config(const std::vector<std::string>& args,
     env.uint("SANDBOXD_SHUTDOWN_GRACE_MS", c.shutdown_grace_ms);
     env.uint("SANDBOXD_KILL_GRACE_MS", c.kill_grace_ms);
     env.uint("SANDBOXD_PROCESS_LOG_BYTES", c.process_log_bytes);
+    env.uint("SANDBOXD_FINISHED_LOG_BYTES", c.finished_log_bytes);
     env.uint("SANDBOXD_GIT_TIMEOUT_MS", c.git_timeout_ms);
     env.integer("SANDBOXD_IO_THREADS", c.io_threads, 1, 64);
     env.integer("SANDBOXD_BLOCKING_THREADS", c.blocking_threads, 1, 256);

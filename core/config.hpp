@@ -25,10 +25,11 @@ struct config {
   std::uint64_t max_output_bytes = 10 * 1024 * 1024;
   std::uint64_t max_body_bytes = 128 * 1024 * 1024;
   std::uint64_t max_header_bytes = 64 * 1024;
-  std::uint64_t idle_timeout_ms = 255'000;             // keep-alive connections without a request
-  std::uint64_t shutdown_grace_ms = 5'000;             // in-flight requests on SIGTERM
-  std::uint64_t kill_grace_ms = 5'000;                 // TERM -> KILL escalation
-  std::uint64_t process_log_bytes = 16 * 1024 * 1024;  // per process, per stream
+  std::uint64_t idle_timeout_ms = 255'000;              // keep-alive connections without a request
+  std::uint64_t shutdown_grace_ms = 5'000;              // in-flight requests on SIGTERM
+  std::uint64_t kill_grace_ms = 5'000;                  // TERM -> KILL escalation
+  std::uint64_t process_log_bytes = 16 * 1024 * 1024;   // per process, per stream
+  std::uint64_t finished_log_bytes = 64 * 1024 * 1024;  // all finished processes together
   std::uint64_t git_timeout_ms = 600'000;
   int io_threads = 2;
   int blocking_threads = 4;

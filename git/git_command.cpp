@@ -44,11 +44,11 @@ result<std::shared_ptr<git_command>> git_command::start(runtime& rt, command_spe
   self->out_.pipe.assign(out->read);
   self->err_.pipe.assign(err->read);
 
-  process::spawn_options opts{self->spec_.argv,
-                              self->spec_.env,
-                              self->spec_.cwd,
-                              {{1, out->write}, {2, err->write}},
-                              /*new_session=*/true};
+  process::spawn_options opts;
+  opts.argv = self->spec_.argv;
+  opts.env = self->spec_.env;
+  opts.cwd = self->spec_.cwd;
+  opts.fds = {{1, out->write}, {2, err->write}};
   auto pid = rt.reaper.spawn(opts, [self](process::exit_status s) {
     boost::asio::post(self->strand_, [self, s] { self->on_exit(s); });
   });

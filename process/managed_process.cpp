@@ -274,6 +274,20 @@ bool managed_process::finished() const {
   return finished_;
 }
 
+std::size_t managed_process::held_log_bytes() const {
+  std::lock_guard lock(mutex_);
+  return logs_[0].held() + logs_[1].held();
+}
+
+std::size_t managed_process::release_logs() {
+  std::lock_guard lock(mutex_);
+  if (!finished_ || !readers_.empty()) return 0;
+  std::size_t freed = logs_[0].held() + logs_[1].held();
+  logs_[0].clear();
+  logs_[1].clear();
+  return freed;
+}
+
 bool managed_process::running() const {
   std::lock_guard lock(mutex_);
   return !finished_ && !killed_ && !exited_;

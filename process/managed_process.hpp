@@ -58,6 +58,11 @@ class managed_process : public std::enable_shared_from_this<managed_process> {
   process_info info() const;
   process_logs logs() const;
   bool finished() const;
+  // Output bytes held for this record (both streams).
+  std::size_t held_log_bytes() const;
+  // A finished record with no reader left gives its logs up (they read as
+  // truncated from then on). Returns the bytes freed.
+  std::size_t release_logs();
   // Running (or starting) and not yet killed by us.
   bool running() const;
 

@@ -56,6 +56,11 @@ void output_log::trim() {
   }
 }
 
+void output_log::clear() {
+  chunks_.clear();
+  held_ = 0;
+}
+
 std::uint64_t output_log::begin_offset() const {
   return chunks_.empty() ? end_ : chunks_.front().offset;
 }

@@ -37,6 +37,9 @@ class output_log {
   std::uint64_t begin_offset() const;  // first byte still held
   std::uint64_t end_offset() const { return end_; }
   bool truncated() const { return begin_offset() > 0; }
+  std::size_t held() const { return held_; }
+  // Drops every held byte (later reads start at the end, as truncated).
+  void clear();
 
   // Everything still held.
   std::string text() const;

@@ -9,6 +9,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "process/direct_command.hpp"
 #include "process/kill.hpp"
 
 namespace sbx {
@@ -106,9 +107,16 @@ void process_registry::launch(const entry& rec, process::start_request req,
     return done(ctx.error());
   }
   process::spawn_options opts;
-  opts.argv = {"bash", "--norc", "--noprofile", "-c", req.command};
-  opts.env = merge_env(std::move(ctx->env), req.env);
+  auto env = merge_env(std::move(ctx->env), req.env);
   opts.cwd = req.cwd && !req.cwd->empty() ? *req.cwd : ctx->cwd;
+  if (auto direct = process::as_direct_command(req.command, env)) {
+    opts.program = std::move(direct->program);
+    opts.argv = std::move(direct->argv);
+    opts.env = process::direct_command_env(std::move(env), opts.cwd, opts.program);
+  } else {
+    opts.argv = {"bash", "--norc", "--noprofile", "-c", req.command};
+    opts.env = std::move(env);
+  }
   opts.new_session = true;
   auto launched = rec->launch(opts, req.primary);
   if (launched) return done(rec->info());
@@ -131,6 +139,7 @@ void process_registry::launch(const entry& rec, process::start_request req,
 void process_registry::on_finished(const entry& rec) {
   std::lock_guard lock(mutex_);
   finished_.push_back(rec);
+  release_old_logs();
   while (finished_.size() > k_finished_records) {
     auto old = finished_.front().lock();
     finished_.pop_front();
@@ -139,6 +148,23 @@ void process_registry::on_finished(const entry& rec) {
     if (it == by_id_.end() || *it->second != old) continue;  // replaced meanwhile
     order_.erase(it->second);
     by_id_.erase(it);
+  }
+}
+
+void process_registry::release_old_logs() {
+  // Newest first: the latest records keep their output, older ones give it
+  // up once together they would exceed the budget.
+  std::uint64_t kept = 0;
+  for (auto it = finished_.rbegin(); it != finished_.rend(); ++it) {
+    auto rec = it->lock();
+    if (!rec) continue;
+    std::uint64_t held = rec->held_log_bytes();
+    if (held == 0) continue;
+    if (kept + held <= rt_.cfg.finished_log_bytes) {
+      kept += held;
+      continue;
+    }
+    if (rec->release_logs() == 0) kept += held;  // still being read
   }
 }
 

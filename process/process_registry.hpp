@@ -67,6 +67,8 @@ class process_registry {
   void launch(const entry& rec, process::start_request req, result<session_context> ctx,
               start_done done);
   void on_finished(const entry& rec);
+  // Keeps the output held by finished records within cfg.finished_log_bytes.
+  void release_old_logs();     // caller holds mutex_
   std::string new_id() const;  // caller holds mutex_
 
   runtime& rt_;

@@ -130,7 +130,7 @@ result<pid_t> reaper::spawn(const spawn_options& opts, exit_fn on_exit) {
 
   // A resolved path spares the child an exec attempt per PATH entry before
   // the right one (posix_spawnp still searches if resolution failed).
-  const std::string program = resolve(opts.argv[0]);
+  const std::string program = opts.program.empty() ? resolve(opts.argv[0]) : opts.program;
   pid_t pid = -1;
   int rc = ok ? 0 : errno;
   if (ok) {

@@ -37,6 +37,7 @@ struct spawn_options {
   // listed (other than 0-2, which default to /dev/null) are closed.
   std::vector<std::pair<int, int>> fds;
   bool new_session = true;  // setsid(): the child leads its own process group
+  std::string program;      // path to exec; empty: argv[0], searched in PATH
 };
 
 class reaper {

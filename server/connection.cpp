@@ -44,15 +44,23 @@ method to_method(bhttp::verb v) {
   }
 }
 
-std::string chunk(std::string_view data) {
+// Chunks of at most this size are copied next to their neighbours; larger
+// ones go to the socket as buffers of their own.
+constexpr std::size_t k_inline_chunk = 16 * 1024;
+
+// Appends `data` as one chunk of the chunked transfer coding.
+void append_chunk(std::vector<std::string>& out, std::string data) {
   char size[20];
   int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  std::string out;
-  out.reserve(static_cast<std::size_t>(n) + data.size() + 2);
-  out.append(size, static_cast<std::size_t>(n));
-  out.append(data);
-  out.append("\r\n");
-  return out;
+  if (out.empty() || out.back().size() > k_inline_chunk) out.emplace_back();
+  out.back().append(size, static_cast<std::size_t>(n));
+  if (data.size() <= k_inline_chunk) {
+    out.back() += data;
+    out.back() += "\r\n";
+    return;
+  }
+  out.push_back(std::move(data));
+  out.emplace_back("\r\n");
 }
 
 api_error not_found_error() {
@@ -315,7 +323,8 @@ void connection::start_stream(std::shared_ptr<sse_channel> channel,
   for (const auto& [k, v] : k_cors_headers) head.append(k).append(": ").append(v).append("\r\n");
   for (const auto& [k, v] : headers) head.append(k).append(": ").append(v).append("\r\n");
   head += "\r\n";
-  stream_pending_ = std::move(head);
+  stream_pending_.clear();
+  stream_pending_.push_back(std::move(head));
   watch_disconnect();
   arm_keepalive();
   stream_flush();
@@ -324,7 +333,7 @@ void connection::start_stream(std::shared_ptr<sse_channel> channel,
 void connection::stream_pull() {
   if (stream_pulling_ || stream_end_ || closed_) return;
   stream_pulling_ = true;
-  channel_->pull([weak = weak_from_this()](std::string frames, bool end) {
+  channel_->pull([weak = weak_from_this()](sse_channel::frame_list frames, bool end) {
     auto self = weak.lock();
     if (!self) return;
     net::post(self->stream_.get_executor(), [self, frames = std::move(frames), end]() mutable {
@@ -333,12 +342,12 @@ void connection::stream_pull() {
   });
 }
 
-void connection::on_frames(std::string frames, bool end) {
+void connection::on_frames(std::vector<std::string> frames, bool end) {
   stream_pulling_ = false;
   if (closed_) return;
-  if (!frames.empty()) stream_pending_ += chunk(frames);
+  for (auto& f : frames) append_chunk(stream_pending_, std::move(f));
   if (end) {
-    stream_pending_ += "0\r\n\r\n";
+    stream_pending_.emplace_back("0\r\n\r\n");
     stream_end_ = true;
   }
   stream_flush();
@@ -353,7 +362,9 @@ void connection::stream_flush() {
   stream_writing_ = true;
   stream_out_ = std::move(stream_pending_);
   stream_pending_.clear();
-  net::async_write(stream_, net::buffer(stream_out_),
+  stream_buffers_.clear();
+  for (const auto& piece : stream_out_) stream_buffers_.emplace_back(piece.data(), piece.size());
+  net::async_write(stream_, stream_buffers_,
                    [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
                      self->on_stream_written(ec, bytes);
                    });
@@ -408,7 +419,7 @@ void connection::arm_keepalive() {
     if (!self || ec || self->closed_ || self->stream_done_) return;
     auto quiet = std::chrono::steady_clock::now() - self->last_write_;
     if (!self->stream_writing_ && self->stream_pending_.empty() && quiet >= k_keepalive_interval) {
-      self->stream_pending_ = chunk(": keepalive\n\n");
+      append_chunk(self->stream_pending_, ": keepalive\n\n");
       self->stream_flush();
     }
     self->arm_keepalive();

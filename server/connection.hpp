@@ -6,7 +6,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -52,7 +54,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void start_stream(std::shared_ptr<sse_channel> channel,
                     std::vector<std::pair<std::string, std::string>> headers);
   void stream_pull();
-  void on_frames(std::string frames, bool end);
+  void on_frames(std::vector<std::string> frames, bool end);
   void stream_flush();
   void on_stream_written(boost::beast::error_code ec, std::size_t bytes);
   void watch_disconnect();
@@ -79,8 +81,10 @@ class connection : public std::enable_shared_from_this<connection> {
   std::shared_ptr<void> write_holder_;
 
   std::shared_ptr<sse_channel> channel_;
-  std::string stream_pending_;
-  std::string stream_out_;
+  // Bytes waiting for the socket, and those being written now.
+  std::vector<std::string> stream_pending_;
+  std::vector<std::string> stream_out_;
+  std::vector<boost::asio::const_buffer> stream_buffers_;
   bool stream_writing_ = false;
   bool stream_pulling_ = false;
   bool stream_end_ = false;

@@ -3,6 +3,9 @@
 #include "server/http_types.hpp"
 
 namespace sbx::http {
+namespace {
+constexpr std::size_t k_coalesce_bytes = 16 * 1024;
+}  // namespace
 
 std::string sse_frame(const nlohmann::json& event) {
   std::string frame = "data: ";
@@ -20,19 +23,24 @@ bool sse_channel::send(const nlohmann::json& event) {
 bool sse_channel::send_frame(std::string frame) {
   std::unique_lock lock(mutex_);
   if (cancelled_ || closed_) return !cancelled_;
-  queued_ += frame;
+  queued_bytes_ += frame.size();
+  // Small frames share a string, so a burst of them is one write buffer.
+  if (!queued_.empty() && queued_.back().size() + frame.size() <= k_coalesce_bytes)
+    queued_.back() += frame;
+  else
+    queued_.push_back(std::move(frame));
   deliver(lock);
   return true;
 }
 
 bool sse_channel::writable() const {
   std::lock_guard lock(mutex_);
-  return cancelled_ || queued_.size() < high_water_;
+  return cancelled_ || queued_bytes_ < high_water_;
 }
 
 void sse_channel::when_writable(std::function<void()> fn) {
   std::unique_lock lock(mutex_);
-  if (cancelled_ || queued_.size() < high_water_ / 2) {
+  if (cancelled_ || queued_bytes_ < high_water_ / 2) {
     lock.unlock();
     fn();
     return;
@@ -73,6 +81,7 @@ void sse_channel::cancel() {
   if (cancelled_) return;
   cancelled_ = true;
   queued_.clear();
+  queued_bytes_ = 0;
   auto on_cancel = std::move(cancel_fn_);
   auto producer = std::move(waiting_producer_);
   waiting_consumer_ = nullptr;
@@ -86,8 +95,9 @@ void sse_channel::deliver(std::unique_lock<std::mutex>& lock) {
   if (!waiting_consumer_ || (queued_.empty() && !closed_)) return;
   auto consumer = std::move(waiting_consumer_);
   waiting_consumer_ = nullptr;
-  std::string frames = std::move(queued_);
+  frame_list frames = std::move(queued_);
   queued_.clear();
+  queued_bytes_ = 0;
   bool end = closed_;
   std::function<void()> producer;
   if (waiting_producer_) producer = std::move(waiting_producer_), waiting_producer_ = nullptr;

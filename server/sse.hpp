@@ -10,6 +10,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +21,10 @@ std::string sse_frame(const nlohmann::json& event);
 
 class sse_channel {
  public:
-  using frames_fn = std::function<void(std::string frames, bool end)>;
+  // Frames as queued, one string each: big frames reach the socket without
+  // being copied together.
+  using frame_list = std::vector<std::string>;
+  using frames_fn = std::function<void(frame_list frames, bool end)>;
 
   explicit sse_channel(std::size_t high_water = 256 * 1024);
 
@@ -49,7 +53,8 @@ class sse_channel {
   void deliver(std::unique_lock<std::mutex>& lock);
 
   mutable std::mutex mutex_;
-  std::string queued_;
+  frame_list queued_;
+  std::size_t queued_bytes_ = 0;
   std::size_t high_water_;
   bool closed_ = false;
   bool cancelled_ = false;

@@ -173,6 +173,31 @@ describe('start, get, list', () => {
     await waitFinal(p.processId);
     assert.equal((await logs(p.processId)).body.stdout, '/usr\nbar baz\n');
   });
+  test('a plain program call sees exactly what it would under bash -c', async () => {
+    // "env" alone is exec'd without a shell; "exec env" goes through bash.
+    const setup = await json(daemon.baseUrl, 'POST', '/api/execute', {
+      command: 'export FOO="a b"; cd /usr',
+      sessionId: 'proc-direct',
+    });
+    assert.equal(setup.body.exitCode, 0, setup.text);
+    const output = async (command, extra = {}) => {
+      const p = await startOk(command, { sessionId: 'proc-direct', ...extra });
+      const done = await waitFinal(p.processId);
+      assert.equal(done.exitCode, 0);
+      return (await logs(p.processId)).body.stdout;
+    };
+    // bash's exec builtin leaves `_` out; bash -c sets it to the program.
+    const sorted = (text) => text.split('\n').filter((l) => l && !l.startsWith('_=')).sort();
+    const direct = await output('env');
+    assert.deepEqual(sorted(direct), sorted(await output('exec env')));
+    assert.match(direct, /^_=\/.*\/env$/m);
+    assert.match(direct, /^FOO=a b$/m);
+    assert.match(direct, /^PWD=\/usr$/m);
+    assert.match(await output('env', { cwd: '/tmp' }), /^PWD=\/tmp$/m);
+    const missing = await startOk('no-such-program-xyz', { sessionId: 'proc-direct' });
+    assert.equal((await waitFinal(missing.processId)).exitCode, 127);
+    assert.match((await logs(missing.processId)).body.stderr, /no-such-program-xyz: command not found/);
+  });
 });
 
 describe('logs', () => {

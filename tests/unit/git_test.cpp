@@ -205,8 +205,11 @@ class git_fixture {
                                  "GIT_COMMITTER_NAME=Fixture",
                                  "GIT_COMMITTER_EMAIL=fixture@example.com"};
     std::optional<process::exit_status> status;
-    auto pid = reaper_.spawn({argv, env, cwd.string(), {}, true},
-                             [&](process::exit_status s) { status = s; });
+    process::spawn_options opts;
+    opts.argv = argv;
+    opts.env = env;
+    opts.cwd = cwd.string();
+    auto pid = reaper_.spawn(opts, [&](process::exit_status s) { status = s; });
     REQUIRE(pid.ok());
     REQUIRE(drive([&] { return status.has_value(); }, std::chrono::seconds(30)));
     REQUIRE(status->code == 0);

@@ -198,7 +198,9 @@ struct harness {
   };
 
   static void consume(const std::shared_ptr<stream>& s) {
-    s->channel->pull([s](std::string frames, bool end) {
+    s->channel->pull([s](sbx::http::sse_channel::frame_list list, bool end) {
+      std::string frames;
+      for (const auto& f : list) frames += f;
       std::size_t pos = 0;
       while ((pos = frames.find("data: ", pos)) != std::string::npos) {
         auto nl = frames.find("\n\n", pos);

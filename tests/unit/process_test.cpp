@@ -113,7 +113,11 @@ std::vector<nlohmann::json> drain(http::sse_channel& ch,
   for (bool end = false; !end;) {
     REQUIRE(std::chrono::steady_clock::now() < deadline);
     std::promise<std::pair<std::string, bool>> got;
-    ch.pull([&](std::string frames, bool e) { got.set_value({std::move(frames), e}); });
+    ch.pull([&](http::sse_channel::frame_list frames, bool e) {
+      std::string joined;
+      for (const auto& f : frames) joined += f;
+      got.set_value({std::move(joined), e});
+    });
     auto [frames, e] = got.get_future().get();
     end = e;
     pending += frames;
@@ -143,6 +147,29 @@ TEST_CASE("a process that exits 0 completes with its output, pid and times") {
   CHECK(logs.out == "out\n");
   CHECK(logs.err == "err\n");
   CHECK_FALSE(logs.out_truncated);
+}
+
+TEST_CASE("finished processes share one output budget; the newest keep theirs") {
+  auto c = test_config();
+  c.finished_log_bytes = 300 * 1024;
+  harness h(c);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto p = h.start("head -c 120000 /dev/zero");
+    REQUIRE(p.ok());
+    wait_final(h, p->id);
+    ids.push_back(p->id);
+  }
+  // 3 x 120000 bytes exceed 300 KiB: the oldest record gives its output up.
+  auto oldest = h.registry.logs(ids[0]).value();
+  CHECK(oldest.out.empty());
+  CHECK(oldest.out_truncated);
+  for (int i = 1; i < 3; ++i) {
+    auto logs = h.registry.logs(ids[i]).value();
+    CHECK(logs.out.size() == 120000);
+    CHECK_FALSE(logs.out_truncated);
+  }
+  CHECK(h.registry.get(ids[0]).value().status == process_status::completed);
 }
 
 TEST_CASE("exit N reaches failed with code N; a foreign signal gives 128+n") {

@@ -24,14 +24,14 @@ TEST_CASE("channel delivers queued frames, then the end") {
   ch.send({{"n", 2}});
   std::string got;
   bool ended = false;
-  ch.pull([&](std::string frames, bool end) {
-    got = frames;
+  ch.pull([&](sse_channel::frame_list frames, bool end) {
+    for (const auto& f : frames) got += f;
     ended = end;
   });
   CHECK(got == "data: {\"n\":1}\n\ndata: {\"n\":2}\n\n");
   CHECK_FALSE(ended);
   bool called = false;
-  ch.pull([&](std::string frames, bool end) {
+  ch.pull([&](sse_channel::frame_list frames, bool end) {
     called = true;
     CHECK(frames.empty());
     CHECK(end);
@@ -47,7 +47,7 @@ TEST_CASE("backpressure: producer parks until the consumer drains") {
   bool resumed = false;
   ch.when_writable([&] { resumed = true; });
   CHECK_FALSE(resumed);
-  ch.pull([](std::string, bool) {});
+  ch.pull([](sse_channel::frame_list, bool) {});
   CHECK(resumed);
 }
 

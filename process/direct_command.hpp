@@ -1,0 +1,34 @@
+#pragma once
+// Background commands that are one plain program call ("sleep 60",
+// "python3 -m http.server 8080") are exec'd directly instead of through
+// `bash -c`. bash would exec them in place anyway (a single simple command),
+// so the process, its PID and its signals are the same; what is saved is
+// bash's start-up, which is most of the cost of starting a process.
+// Anything a shell would interpret (quotes, expansions, redirections,
+// operators, globs, assignments, builtins, keywords, exported functions)
+// keeps going through bash, as does a program that is not found (so the
+// error reads as bash's).
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sbx::process {
+
+struct direct_command {
+  std::string program;            // absolute path to exec
+  std::vector<std::string> argv;  // argv[0] as typed
+};
+
+// The direct form of `command` for a child with environment `env`
+// ("NAME=value" entries, PATH searched from it), or nullopt when bash is
+// needed.
+std::optional<direct_command> as_direct_command(std::string_view command,
+                                                const std::vector<std::string>& env);
+
+// The environment bash -c would have handed the program: PWD set to the
+// directory it runs in, SHLVL normalised, `_` the program's path.
+std::vector<std::string> direct_command_env(std::vector<std::string> env, const std::string& cwd,
+                                            const std::string& program);
+
+}  // namespace sbx::process

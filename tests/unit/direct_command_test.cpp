@@ -1,0 +1,83 @@
+// Which background commands skip bash, and what the exec'd program sees.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "process/direct_command.hpp"
+
+using sbx::process::as_direct_command;
+using sbx::process::direct_command_env;
+
+namespace {
+
+const std::vector<std::string> k_env = {"PATH=/nonexistent:/usr/bin:/bin", "HOME=/root", "SHLVL=1"};
+
+bool has(const std::vector<std::string>& env, const std::string& entry) {
+  return std::find(env.begin(), env.end(), entry) != env.end();
+}
+
+}  // namespace
+
+TEST_CASE("a plain program call is exec'd directly, found through the child's PATH") {
+  auto d = as_direct_command("  sleep\t60 ", k_env);
+  REQUIRE(d);
+  CHECK(d->program == "/usr/bin/sleep");
+  CHECK(d->argv == std::vector<std::string>{"sleep", "60"});
+
+  auto abs = as_direct_command("/bin/sh -c:x a=b --flag=1,2 x@y 50% +3 ./rel", k_env);
+  REQUIRE(abs);
+  CHECK(abs->program == "/bin/sh");
+  CHECK(abs->argv.size() == 8);
+}
+
+TEST_CASE("anything a shell would interpret goes through bash") {
+  for (const char* cmd : {"echo hi",
+                          "cd /tmp",
+                          "exit 3",
+                          "kill 1",
+                          "true",
+                          "FOO=1 sleep 1",
+                          "sleep 1; true",
+                          "sleep 1 &",
+                          "sleep $X",
+                          "sleep ~",
+                          "ls *",
+                          "ls a?",
+                          "ls [ab]",
+                          "sleep 'x'",
+                          "sleep \"x\"",
+                          "sleep 1 > f",
+                          "sleep 1 | cat",
+                          "sleep 1 # c",
+                          "sleep {1,2}",
+                          "sleep \\1",
+                          "sleep 1\n2",
+                          "if true",
+                          "! sleep",
+                          "time sleep 1",
+                          "no-such-program-here 1",
+                          "./relative-program",
+                          "/nonexistent/prog",
+                          "",
+                          "   "})
+    CHECK_FALSE(as_direct_command(cmd, k_env));
+}
+
+TEST_CASE("an exported function or a missing PATH keeps bash in charge") {
+  auto env = k_env;
+  env.push_back("BASH_FUNC_sleep%%=() {  echo mine\n}");
+  CHECK_FALSE(as_direct_command("sleep 1", env));
+  CHECK(as_direct_command("cat x", env));
+  CHECK_FALSE(as_direct_command("sleep 1", {"HOME=/root"}));
+  CHECK_FALSE(as_direct_command("sleep 1", {"PATH=relative:/usr/bin"}));
+}
+
+TEST_CASE("the program gets the environment bash -c would give it") {
+  auto env = direct_command_env(k_env, "/work", "/usr/bin/sleep");
+  CHECK(has(env, "PWD=/work"));
+  CHECK(has(env, "SHLVL=1"));
+  CHECK(has(env, "_=/usr/bin/sleep"));
+  CHECK(has(env, "HOME=/root"));
+  CHECK(has(direct_command_env({"SHLVL=x"}, "/", "/p"), "SHLVL=0"));
+  CHECK(has(direct_command_env({}, "/", "/p"), "SHLVL=0"));
+}
