@@ -97,8 +97,21 @@ std::string base64_encode(std::string_view bytes) {
 
 std::optional<std::string> base64_decode(std::string_view text) {
   std::string out;
-  out.resize(text.size() / 4 * 3 + 3);
-  char* o = out.data();
+  out.resize(base64_decoded_bound(text.size()));
+  auto n = base64_decode_into(text, out.data());
+  if (!n) return std::nullopt;
+  out.resize(*n);
+  return out;
+}
+
+std::size_t base64_decoded_bound(std::size_t text_bytes) {
+  return text_bytes / 4 * 3 + 3;
+}
+
+std::optional<std::size_t> base64_decode_into(std::string_view text, char* out) {
+  // Three bytes are written only after four characters were read, so the
+  // output never overtakes the input: out may be text.data().
+  char* o = out;
   std::uint32_t acc = 0;
   int sextets = 0;
   bool padded = false;
@@ -129,8 +142,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
     *o++ = static_cast<char>(acc >> 10);
     *o++ = static_cast<char>(acc >> 2);
   }
-  out.resize(static_cast<std::size_t>(o - out.data()));
-  return out;
+  return static_cast<std::size_t>(o - out);
 }
 
 bool utf8_valid(std::string_view s) {

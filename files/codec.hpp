@@ -17,6 +17,10 @@ std::string base64_encode(std::string_view bytes);
 // Anything else (foreign characters, '=' before the end, a dangling
 // sixth-bit group) is an error.
 std::optional<std::string> base64_decode(std::string_view text);
+// The same, into `out` (at least base64_decoded_bound(text.size()) bytes, or
+// text.data() itself to decode in place); returns the decoded size.
+std::size_t base64_decoded_bound(std::size_t text_bytes);
+std::optional<std::size_t> base64_decode_into(std::string_view text, char* out);
 
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or code
 // points above U+10FFFF).

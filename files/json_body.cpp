@@ -7,6 +7,33 @@
 namespace sbx::files {
 namespace {
 
+// Where an unescaped string goes: a string of its own (exact when there is
+// no escape; at the first escape the rest of the body bounds it, as escapes
+// only shorten text: one allocation whose untouched pages cost nothing)...
+struct string_sink {
+  std::string out;
+  std::size_t bound = 0;
+  void begin(std::size_t, std::size_t rest) { bound = rest; }
+  void append(const char* p, std::size_t n) { out.append(p, n); }
+  void put(char c) {
+    if (out.capacity() < bound) out.reserve(bound);
+    out += c;
+  }
+};
+
+// ...or back into the body over the escaped text, which is never shorter.
+struct in_place_sink {
+  char* base;
+  std::size_t start = 0;
+  std::size_t w = 0;
+  void begin(std::size_t at, std::size_t) { start = w = at; }
+  void append(const char* p, std::size_t n) {
+    if (base + w != p) std::memmove(base + w, p, n);
+    w += n;
+  }
+  void put(char c) { base[w++] = c; }
+};
+
 class scanner {
  public:
   explicit scanner(std::string_view t) : t_(t) {}
@@ -29,59 +56,63 @@ class scanner {
     return i_ < t_.size() ? t_[i_] : '\0';
   }
 
-  // A string literal starting at the current '"'.
+  // A string literal starting at the current '"', unescaped into a new
+  // string.
   std::optional<std::string> string() {
-    if (!eat('"')) return std::nullopt;
+    string_sink sink;
+    if (!string_into(sink)) return std::nullopt;
+    return std::move(sink.out);
+  }
+
+  // The same, unescaped over its own escaped form inside the body (which
+  // `base` points to); returns the unescaped extent.
+  std::optional<std::pair<std::size_t, std::size_t>> string_in_place(char* base) {
+    in_place_sink sink{base};
+    if (!string_into(sink)) return std::nullopt;
+    return std::pair{sink.start, sink.w - sink.start};
+  }
+
+  template <class Sink>
+  bool string_into(Sink& out) {
+    if (!eat('"')) return false;
     const std::size_t start = i_;
-    std::string out;
+    out.begin(start, t_.size() - start);
     for (;;) {
       std::size_t run = i_;
       i_ = next_special(i_);
-      if (i_ >= t_.size()) return std::nullopt;
+      if (i_ >= t_.size()) return false;
       char c = t_[i_];
-      if (c == '"' && run == start) {  // no escapes: one exact allocation
-        out.assign(t_.data() + run, i_ - run);
-        ++i_;
-        return out;
-      }
-      // Unescaping never lengthens, so the rest of the body bounds the
-      // output: one allocation (untouched pages cost nothing), no regrowth.
-      if (run == start) out.reserve(t_.size() - start);
       out.append(t_.data() + run, i_ - run);
       ++i_;
-      if (c == '"') return out;
-      if (c != '\\' || i_ >= t_.size()) return std::nullopt;  // raw control character
+      if (c == '"') return true;
+      if (c != '\\' || i_ >= t_.size()) return false;  // raw control character
       char e = t_[i_++];
       switch (e) {
         case '"':
-          out += '"';
-          break;
         case '\\':
-          out += '\\';
-          break;
         case '/':
-          out += '/';
+          out.put(e);
           break;
         case 'b':
-          out += '\b';
+          out.put('\b');
           break;
         case 'f':
-          out += '\f';
+          out.put('\f');
           break;
         case 'n':
-          out += '\n';
+          out.put('\n');
           break;
         case 'r':
-          out += '\r';
+          out.put('\r');
           break;
         case 't':
-          out += '\t';
+          out.put('\t');
           break;
         case 'u':
-          if (!unicode_escape(out)) return std::nullopt;
+          if (!unicode_escape(out)) return false;
           break;
         default:
-          return std::nullopt;
+          return false;
       }
     }
   }
@@ -149,7 +180,8 @@ class scanner {
     return v;
   }
 
-  bool unicode_escape(std::string& out) {
+  template <class Sink>
+  bool unicode_escape(Sink& out) {
     auto cp = hex4();
     if (!cp) return false;
     if (*cp >= 0xD800 && *cp <= 0xDBFF) {
@@ -163,19 +195,19 @@ class scanner {
     }
     std::uint32_t c = *cp;
     if (c < 0x80) {
-      out += static_cast<char>(c);
+      out.put(static_cast<char>(c));
     } else if (c < 0x800) {
-      out += static_cast<char>(0xC0 | (c >> 6));
-      out += static_cast<char>(0x80 | (c & 0x3F));
+      out.put(static_cast<char>(0xC0 | (c >> 6)));
+      out.put(static_cast<char>(0x80 | (c & 0x3F)));
     } else if (c < 0x10000) {
-      out += static_cast<char>(0xE0 | (c >> 12));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
+      out.put(static_cast<char>(0xE0 | (c >> 12)));
+      out.put(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.put(static_cast<char>(0x80 | (c & 0x3F)));
     } else {
-      out += static_cast<char>(0xF0 | (c >> 18));
-      out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
+      out.put(static_cast<char>(0xF0 | (c >> 18)));
+      out.put(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+      out.put(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.put(static_cast<char>(0x80 | (c & 0x3F)));
     }
     return true;
   }
@@ -186,31 +218,65 @@ class scanner {
 
 }  // namespace
 
-std::optional<nlohmann::json> parse_object_fast(std::string_view text) {
+namespace {
+
+// Both entry points: with `base` set, the string value of `blob_member` is
+// unescaped in place and returned as a view into the body.
+blob_parse parse(std::string_view text, char* base, std::string_view blob_member) {
+  blob_parse r;
   scanner s(text);
-  if (!s.eat('{')) return std::nullopt;
-  nlohmann::json obj = nlohmann::json::object();
-  if (s.eat('}')) return s.at_end() ? std::optional(std::move(obj)) : std::nullopt;
+  auto fail = [&r] {
+    r.object = nullptr;
+    r.blob.reset();
+    return std::move(r);
+  };
+  if (!s.eat('{')) return fail();
+  r.object = nlohmann::json::object();
+  if (s.eat('}')) {
+    r.ok = s.at_end();
+    return r.ok ? std::move(r) : fail();
+  }
   for (;;) {
     auto key = s.string();
-    if (!key || !s.eat(':')) return std::nullopt;
-    if (s.peek() == '"') {
+    if (!key || !s.eat(':')) return fail();
+    if (s.peek() == '"' && base && *key == blob_member) {
+      r.text_changed = true;
+      auto extent = s.string_in_place(base);
+      if (!extent) return fail();
+      r.blob = std::string_view(base + extent->first, extent->second);
+      r.object.erase(*key);
+    } else if (s.peek() == '"') {
       auto value = s.string();
-      if (!value) return std::nullopt;
-      obj[*key] = std::move(*value);
+      if (!value) return fail();
+      r.object[*key] = std::move(*value);
+      if (*key == blob_member) r.blob.reset();  // the last duplicate wins
     } else {
       auto span = s.other_value();
-      if (!span) return std::nullopt;
+      if (!span) return fail();
       auto value = nlohmann::json::parse(*span, nullptr, false);
-      if (value.is_discarded()) return std::nullopt;
-      obj[*key] = std::move(value);
+      if (value.is_discarded()) return fail();
+      r.object[*key] = std::move(value);
+      if (*key == blob_member) r.blob.reset();
     }
     if (s.eat(',')) continue;
     if (s.eat('}')) break;
-    return std::nullopt;
+    return fail();
   }
-  if (!s.at_end()) return std::nullopt;
-  return obj;
+  if (!s.at_end()) return fail();
+  r.ok = true;
+  return r;
+}
+
+}  // namespace
+
+blob_parse parse_object_with_blob(std::string& text, std::string_view blob_member) {
+  return parse(text, text.data(), blob_member);
+}
+
+std::optional<nlohmann::json> parse_object_fast(std::string_view text) {
+  auto r = parse(text, nullptr, {});
+  if (!r.ok) return std::nullopt;
+  return std::move(r.object);
 }
 
 }  // namespace sbx::files

@@ -5,6 +5,7 @@
 // through nlohmann. Anything unusual returns nothing and the caller falls
 // back to the ordinary parser, which then reports the error.
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -12,5 +13,18 @@
 namespace sbx::files {
 
 std::optional<nlohmann::json> parse_object_fast(std::string_view text);
+
+// The same for a write body, without copying the file: the string value of
+// `blob_member` is unescaped in place inside `text` and returned as a view
+// into it instead of being a member of `object`.
+struct blob_parse {
+  bool ok = false;
+  // Failed after unescaping in place: `text` no longer holds the request,
+  // so the caller cannot parse it again and reports invalid JSON.
+  bool text_changed = false;
+  nlohmann::json object;
+  std::optional<std::string_view> blob;
+};
+blob_parse parse_object_with_blob(std::string& text, std::string_view blob_member);
 
 }  // namespace sbx::files

@@ -28,17 +28,16 @@ struct file_request {
   std::string session;
 };
 
-result<file_request> parse(const http::request& req, bool large_body = false) {
-  // A write carries the file in one string; nlohmann scans strings a byte
-  // at a time, so such bodies take the fast path first.
-  std::optional<nlohmann::json> fast;
-  if (large_body) fast = files::parse_object_fast(req.body);
-  auto body = fast ? result<nlohmann::json>(std::move(*fast)) : parse_body(req);
+result<file_request> request_of(const http::request& req, result<nlohmann::json> body) {
   if (!body) return body.error();
   fields f(*body);
   auto session_id = f.str("sessionId");
   if (!f.ok()) return f.error();
   return file_request{std::move(*body), resolve_session_id(req, session_id, false)};
+}
+
+result<file_request> parse(const http::request& req) {
+  return request_of(req, parse_body(req));
 }
 
 const nlohmann::json* member(const nlohmann::json& body, std::string_view name) {
@@ -92,23 +91,34 @@ http::response do_read(app& a, http::request& req) {
 }
 
 http::response do_write(app& a, http::request& req) {
-  auto r = parse(req, true);
-  std::string().swap(req.body);  // parsed: do not hold the file twice
+  // The file's text is unescaped (and base64-decoded) in place inside the
+  // request body: a write holds its content once, and nlohmann, which scans
+  // strings a byte at a time, only sees the small members.
+  auto fast = files::parse_object_with_blob(req.body, "content");
+  if (!fast.ok && fast.text_changed)
+    return http::response::error(body_parse_error("request body is not valid JSON"));
+  auto r = fast.ok ? request_of(req, std::move(fast.object)) : parse(req);
   if (!r) return http::response::error(r.error());
   auto path = path_field(r->body, "path");
   if (!path) return http::response::error(path.error());
   fields f(r->body);
   auto encoding = f.str("encoding");
   if (!f.ok()) return http::response::error(f.error());
-  const auto* content = member(r->body, "content");
-  if (!content) return http::response::error(field_error("content", "is required"));
-  if (!content->is_string())
-    return http::response::error(field_error("content", "must be a string"));
-  const auto& text = content->get_ref<const std::string&>();
+  std::string_view text;
+  if (fast.blob) {
+    text = *fast.blob;
+  } else {
+    const auto* content = member(r->body, "content");
+    if (!content) return http::response::error(field_error("content", "is required"));
+    if (!content->is_string())
+      return http::response::error(field_error("content", "must be a string"));
+    text = content->get_ref<const std::string&>();
+  }
 
   status written = ok_status();
   if (encoding && equals_nocase(*encoding, "base64")) {
-    auto bytes = files::base64_decode(text);
+    // Decoding never lengthens either; text is a view into req.body or r.
+    auto bytes = files::base64_decode_into(text, const_cast<char*>(text.data()));
     if (!bytes) {
       std::string problem = "content is not valid base64";
       return http::response::error(make_error(
@@ -117,7 +127,7 @@ http::response do_write(app& a, http::request& req) {
             nlohmann::json::array(
                 {{{"field", "content"}, {"message", problem}, {"code", "INVALID_BASE64"}}})}}));
     }
-    written = a.files().write(r->session, *path, *bytes);
+    written = a.files().write(r->session, *path, std::string_view(text.data(), *bytes));
   } else {
     written = a.files().write(r->session, *path, text);
   }

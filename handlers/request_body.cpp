@@ -4,13 +4,15 @@
 
 namespace sbx::handlers {
 
+api_error body_parse_error(std::string why) {
+  return make_error(
+      codes::validation_failed, "Failed to parse request body: " + why,
+      {{"validationErrors",
+        nlohmann::json::array({{{"field", "body"}, {"message", why}, {"code", "INVALID_JSON"}}})}});
+}
+
 result<nlohmann::json> parse_body(const http::request& req) {
-  auto parse_error = [](std::string why) {
-    return make_error(codes::validation_failed, "Failed to parse request body: " + why,
-                      {{"validationErrors",
-                        nlohmann::json::array(
-                            {{{"field", "body"}, {"message", why}, {"code", "INVALID_JSON"}}})}});
-  };
+  auto parse_error = body_parse_error;
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos)
     return parse_error("request body is empty (expected a JSON object)");
   auto body = nlohmann::json::parse(req.body, nullptr, false);

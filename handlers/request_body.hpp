@@ -16,6 +16,8 @@ namespace sbx::handlers {
 
 // The body as a JSON object; empty, malformed or non-object bodies are errors.
 result<nlohmann::json> parse_body(const http::request& req);
+// The error parse_body gives for a body that is not usable JSON.
+api_error body_parse_error(std::string why);
 
 // Reads fields of a body object; remembers the first problem.
 class fields {

@@ -143,6 +143,55 @@ TEST_CASE("fast body parser finds escapes and control bytes at every offset", "[
     }
 }
 
+TEST_CASE("a write body's content is unescaped in place and agrees with nlohmann", "[files]") {
+  std::string body =
+      R"({"path":"/tmp/x","content":"line\n\"q\" \u00e9 \ud83d\ude00 \/ end","n":[1,"\t"]})";
+  auto expected = nlohmann::json::parse(body);
+  auto r = files::parse_object_with_blob(body, "content");
+  REQUIRE(r.ok);
+  REQUIRE(r.blob);
+  CHECK(std::string(*r.blob) == expected["content"].get<std::string>());
+  CHECK_FALSE(r.object.contains("content"));
+  CHECK(r.object["path"] == "/tmp/x");
+  CHECK(r.object["n"] == expected["n"]);
+
+  // Not a string: stays a member, no blob. A later duplicate wins.
+  std::string number = R"({"content":5})";
+  auto n = files::parse_object_with_blob(number, "content");
+  REQUIRE(n.ok);
+  CHECK_FALSE(n.blob);
+  CHECK(n.object["content"] == 5);
+  std::string twice = R"({"content":"a","content":7})";
+  auto t = files::parse_object_with_blob(twice, "content");
+  REQUIRE(t.ok);
+  CHECK_FALSE(t.blob);
+
+  // Failing before the content leaves the text alone; after it, says so.
+  std::string early = R"({"path":1 2,"content":"a\nb"})";
+  auto e = files::parse_object_with_blob(early, "content");
+  CHECK_FALSE(e.ok);
+  CHECK_FALSE(e.text_changed);
+  CHECK(early == R"({"path":1 2,"content":"a\nb"})");
+  std::string late = R"({"content":"a\nb",})";
+  auto l = files::parse_object_with_blob(late, "content");
+  CHECK_FALSE(l.ok);
+  CHECK(l.text_changed);
+}
+
+TEST_CASE("base64 decodes in place", "[files]") {
+  std::string raw;
+  for (int i = 0; i < 3000; ++i) raw += static_cast<char>(i * 7);
+  for (std::size_t len : {0, 1, 2, 3, 4, 100, 2999}) {
+    std::string text = files::base64_encode(raw.substr(0, len));
+    text.insert(text.size() / 2, "\n ");
+    auto n = files::base64_decode_into(text, text.data());
+    REQUIRE(n);
+    CHECK(text.substr(0, *n) == raw.substr(0, len));
+  }
+  std::string bad = "ab$d";
+  CHECK_FALSE(files::base64_decode_into(bad, bad.data()));
+}
+
 TEST_CASE("path validation follows §12.1", "[files]") {
   nlohmann::json ok = "/tmp/a";
   CHECK_FALSE(files::validate_path(&ok, "path"));
