@@ -27,6 +27,10 @@ namespace sbx {
 
 app::app(config cfg)
     : cfg_(std::move(cfg)), blocking_(static_cast<std::size_t>(cfg_.blocking_threads)) {
+  for (int i = 1; i < cfg_.io_threads; ++i) {
+    more_io_.push_back(std::make_unique<boost::asio::io_context>(1));
+    more_io_guards_.push_back(boost::asio::make_work_guard(*more_io_.back()));
+  }
   reaper_ = std::make_unique<process::reaper>(io_);
   rt_ = std::make_unique<runtime>(runtime{cfg_, io_, blocking_, *reaper_});
   sessions_ = std::make_unique<session_manager>(*rt_);
@@ -56,6 +60,11 @@ void app::run_blocking(http::responder done, std::function<http::response()> fn)
       done(make_error(codes::internal_error, e.what()));
     }
   });
+}
+
+boost::asio::io_context& app::connection_io() {
+  unsigned n = next_io_++ % static_cast<unsigned>(more_io_.size() + 1);
+  return n == 0 ? io_ : *more_io_[n - 1];
 }
 
 void app::request_finished() {
@@ -100,7 +109,7 @@ int app::run() {
   });
 
   std::vector<std::thread> threads;
-  for (int i = 1; i < cfg_.io_threads; ++i) threads.emplace_back([this] { io_.run(); });
+  for (auto& ctx : more_io_) threads.emplace_back([ctx = ctx.get()] { ctx->run(); });
   io_.run();
   for (auto& t : threads) t.join();
   log::info("stopped");
@@ -137,6 +146,8 @@ void app::finish_shutdown() {
   // session's background job whose shell exited (the daemon, as subreaper,
   // adopted it).
   for (pid_t p : process::descendants(::getpid())) ::kill(p, SIGKILL);
+  more_io_guards_.clear();
+  for (auto& ctx : more_io_) ctx->stop();
   io_.stop();
 }
 

@@ -6,7 +6,9 @@
 #include <memory>
 #include <mutex>
 #include <unordered_set>
+#include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
@@ -41,7 +43,12 @@ class app {
   int run();
 
   const config& cfg() const { return cfg_; }
+  // The services' context, run by the first I/O thread.
   boost::asio::io_context& io() { return io_; }
+  // The context for a new connection: I/O threads take turns. Each thread
+  // runs a context of its own, so a request's handlers stay on one thread
+  // and never wake another one just to go on.
+  boost::asio::io_context& connection_io();
   runtime& rt() { return *rt_; }
   int bound_port() const { return bound_port_; }
 
@@ -88,6 +95,12 @@ class app {
   std::atomic<bool> finished_{false};
   std::mutex connections_mutex_;
   std::unordered_set<http::connection*> connections_;
+
+  // Contexts of the I/O threads after the first, kept running until shutdown.
+  std::vector<std::unique_ptr<boost::asio::io_context>> more_io_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+      more_io_guards_;
+  std::atomic<unsigned> next_io_{0};
 };
 
 }  // namespace sbx
