@@ -31,7 +31,8 @@ class process_registry {
   process_registry& operator=(const process_registry&) = delete;
 
   using start_done = std::function<void(result<process::process_info>)>;
-  // Starts `bash --norc --noprofile -c <command>` with the session's current
+  // Starts `bash --norc --noprofile -c <command>` (a plain program call is
+  // exec'd directly, see direct_command.hpp) with the session's current
   // directory and exported environment (request cwd/env win), stdin
   // /dev/null, in its own process group. Answers once it runs (or failed):
   // empty command -> 400 INVALID_COMMAND; a running process already has the
