@@ -3,7 +3,7 @@
 // Every loop is bounded in count and in time; contexts made here are deleted.
 
 import fs from 'node:fs';
-import { baseUrl as base, percentile, row as printRow } from './lib.mjs';
+import { baseUrl as base, closeConnections, percentile, row as printRow, requestJson, requestStream } from './lib.mjs';
 
 if (!base) {
   console.error('interpreter.bench: set BENCH_BASE_URL to a running daemon');
@@ -18,32 +18,18 @@ function row(name, unit, samples) {
   printRow(name, unit, percentile(samples, 50), samples.length >= 20 ? percentile(samples, 99) : '-');
 }
 
+// node:http over keep-alive connections: fetch (undici) costs the client about
+// a millisecond per request, more than a trivial run takes in the daemon.
 async function call(method, path, body) {
-  const res = await fetch(new URL(path, base), {
-    method,
-    headers: body ? { 'Content-Type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
+  const res = await requestJson(method, path, body);
+  if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
 }
 
 async function runCode(contextId, code, onChunk) {
-  const res = await fetch(new URL('/api/execute/code', base), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
-    body: JSON.stringify({ context_id: contextId, code }),
-  });
-  if (!res.ok) throw new Error(`execute: ${res.status} ${await res.text()}`);
-  const decoder = new TextDecoder();
-  let text = '';
-  for await (const chunk of res.body) {
-    const piece = decoder.decode(chunk, { stream: true });
-    text += piece;
-    onChunk?.(piece);
-  }
-  return text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+  const res = await requestStream('POST', '/api/execute/code', { context_id: contextId, code }, onChunk);
+  if (res.status !== 200) throw new Error(`execute: ${res.status} ${res.text}`);
+  return res.text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
 }
 
 async function idleCount(language) {
@@ -160,4 +146,5 @@ try {
   await benchIdleRss('typescript', 'process.pid');
 } finally {
   for (const id of [...created]) await call('DELETE', `/api/contexts/${id}`).catch(() => {});
+  closeConnections();
 }

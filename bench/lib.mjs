@@ -64,3 +64,30 @@ export function requestJson(method, path, body) {
 export function closeConnections() {
   agent.destroy();
 }
+
+// One request over the same keep-alive pool whose body is read as it streams
+// (SSE): onChunk gets each decoded piece the moment it arrives. Resolves with
+// the status and the whole body text once the response ends.
+export function requestStream(method, path, body, onChunk) {
+  const url = new URL(path, baseUrl);
+  const data = body === undefined ? undefined : JSON.stringify(body);
+  const headers = { Accept: 'text/event-stream' };
+  if (data !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = Buffer.byteLength(data);
+  }
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (piece) => {
+        text += piece;
+        onChunk?.(piece);
+      });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}

@@ -77,8 +77,7 @@ void code_run::on_grace_expired() {
 
 void code_run::on_output(output_stream s, std::string text) {
   if (text.empty() || finished_) return;
-  channel_->send(s == output_stream::out ? stdout_event(std::move(text))
-                                         : stderr_event(std::move(text)));
+  channel_->send_frame(output_frame(s == output_stream::err, text));
 }
 
 void code_run::on_event(const nlohmann::json& ev) {

@@ -1,6 +1,7 @@
 #include "interpreter/executor.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -200,11 +201,19 @@ bool executor::read_output(output_stream s, std::size_t limit) {
 void executor::deliver_output(output_stream s, std::string_view bytes, bool final) {
   auto i = slot(s);
   std::string& pending = partial_utf8_[i];
-  pending.append(bytes);
-  std::size_t cut = final ? pending.size() : complete_utf8_prefix(pending);
-  if (cut == 0) return;
-  std::string text = pending.substr(0, cut);
-  pending.erase(0, cut);
+  std::string text;
+  if (pending.empty()) {
+    // The usual case: no character left over from the last read.
+    std::size_t cut = final ? bytes.size() : complete_utf8_prefix(bytes);
+    text.assign(bytes.substr(0, cut));
+    pending.assign(bytes.substr(cut));
+  } else {
+    pending.append(bytes);
+    std::size_t cut = final ? pending.size() : complete_utf8_prefix(pending);
+    text = pending.substr(0, cut);
+    pending.erase(0, cut);
+  }
+  if (text.empty()) return;
   if (state_ == state::starting && s == output_stream::err) {
     startup_stderr_ += text;
     if (startup_stderr_.size() > k_startup_stderr_bytes)
@@ -213,10 +222,21 @@ void executor::deliver_output(output_stream s, std::string_view bytes, bool fina
   // Between runs there is nobody to tell (e.g. a timer of an earlier run
   // printing late): the bytes are dropped rather than leak into the next run.
   if (!listener_) return;
-  held_[i] += text;
-  if (final || held_[i].back() == '\n' || held_[i].size() >= k_max_held_bytes) {
+  std::string& held = held_[i];
+  if (held.empty())
+    held = std::move(text);
+  else
+    held += text;
+  if (final || held.back() == '\n' || held.size() >= k_max_held_bytes) {
     emit_held(s);
     return;
+  }
+  // Complete lines leave now; only the unfinished last one waits.
+  if (auto nl = held.rfind('\n'); nl != std::string::npos) {
+    std::string rest = held.substr(nl + 1);
+    held.resize(nl + 1);
+    emit_held(s);
+    held_[i] = std::move(rest);
   }
   if (hold_armed_) return;
   hold_armed_ = true;
@@ -242,9 +262,18 @@ void executor::flush_held() {
 }
 
 void executor::drain_output() {
+  // One poll() for both pipes instead of a read() each that finds nothing.
+  std::array<pollfd, 2> fds{};
   for (auto s : {output_stream::out, output_stream::err}) {
-    read_output(s, k_drain_limit_bytes);
-    if (!partial_utf8_[slot(s)].empty()) deliver_output(s, {}, true);
+    auto i = slot(s);
+    fds[i].fd = open_[i] && output_[i].is_open() ? output_[i].native_handle() : -1;
+    fds[i].events = POLLIN;
+  }
+  bool polled = ::poll(fds.data(), fds.size(), 0) >= 0;
+  for (auto s : {output_stream::out, output_stream::err}) {
+    auto i = slot(s);
+    if (!polled || fds[i].revents != 0) read_output(s, k_drain_limit_bytes);
+    if (!partial_utf8_[i].empty()) deliver_output(s, {}, true);
   }
   flush_held();
 }
@@ -275,6 +304,9 @@ void executor::read_events() {
       break;
     }
     event_lines_.append(std::string_view(buf, static_cast<std::size_t>(n)));
+    // The executor wrote every event of this read after flushing what it
+    // printed before it: one drain of fd 1/2 serves all of them.
+    drained_ = false;
     while (auto line = event_lines_.next()) {
       if (state_ == state::dead) return;
       if (auto ev = parse_event_line(*line)) handle_event(*ev);
@@ -311,7 +343,10 @@ void executor::handle_event(const nlohmann::json& ev) {
   if (!listener_ || id == ev.end() || !id->is_string() || *id != run_id_) return;  // stale
   // The executor flushed fd 1/2 before writing this event: what they hold
   // now was printed before it.
-  drain_output();
+  if (!drained_) {
+    drain_output();
+    drained_ = true;
+  }
   if (auto listener = listener_) listener->on_event(ev);
 }
 

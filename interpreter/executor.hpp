@@ -138,6 +138,7 @@ class executor : public std::enable_shared_from_this<executor> {
 
   boost::asio::posix::stream_descriptor events_;
   line_splitter event_lines_;
+  bool drained_ = false;  // fd 1/2 drained for the events of the current read
   boost::asio::posix::stream_descriptor commands_;
   std::deque<std::string> command_queue_;
   bool writing_ = false;

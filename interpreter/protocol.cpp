@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "core/json_text.hpp"
 #include "server/http_types.hpp"
 
 namespace sbx::interp {
@@ -66,6 +67,17 @@ json stdout_event(std::string text) {
 }
 json stderr_event(std::string text) {
   return {{"type", "stderr"}, {"text", std::move(text)}};
+}
+
+std::string output_frame(bool is_stderr, std::string_view text) {
+  // Keys in the order nlohmann writes them (sorted): text, type.
+  std::string frame;
+  frame.reserve(text.size() + text.size() / 8 + 48);
+  frame += R"(data: {"text":)";
+  append_json_string(frame, text);
+  frame += is_stderr ? R"(,"type":"stderr"})" : R"(,"type":"stdout"})";
+  frame += "\n\n";
+  return frame;
 }
 
 std::optional<json> result_event(const json& data, const json& metadata) {

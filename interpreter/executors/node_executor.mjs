@@ -85,15 +85,20 @@ function writeAllSync(fd, data) {
   }
 }
 
-function emit(event) {
-  let line;
+function encodeEvent(event) {
   try {
-    line = JSON.stringify(event);
+    return JSON.stringify(event);
   } catch {
-    line = JSON.stringify({ ...event, data: { 'text/plain': '<unserialisable result>' } });
+    return JSON.stringify({ ...event, data: { 'text/plain': '<unserialisable result>' } });
   }
+}
+
+// Several events go out in one write: one wake-up of the daemon, not one each.
+function emit(...events) {
+  let text = '';
+  for (const event of events) text += `${encodeEvent(event)}\n`;
   try {
-    writeAllSync(EVT_FD, line + '\n');
+    writeAllSync(EVT_FD, text);
   } catch (err) {
     // The daemon went away: nothing left to do.
     process.exit(err.code === 'EPIPE' ? 0 : 1);
@@ -325,12 +330,19 @@ function patternNames(node, out) {
   return out;
 }
 
+// Every rewrite starts at one of these words (a declaration that is not a
+// plain `var`/`function`, an import or export, or a top-level await).
+const REWRITE_WORDS = /\b(?:let|const|class|import|export|await)\b/;
+
 /**
  * Rewrite a cell so that its top-level bindings are global `var`s.
  * Returns { code, isAsync } or null when acorn cannot parse the cell (the
  * caller then compiles the original text so V8 reports the syntax error).
  */
 function rewriteCell(code) {
+  // Without these words there is nothing to rewrite (no edits, not async):
+  // skip the parse.
+  if (!REWRITE_WORDS.test(code)) return { code, isAsync: false };
   let ast;
   try {
     ast = parseCell(code);
@@ -732,25 +744,98 @@ function isThenable(v) {
   }
 }
 
-function awaitInterruptible(run, value) {
-  return new Promise((resolve, reject) => {
-    run.interrupt = () => {
-      const err = new Error('interrupted');
-      err.__sandboxdInterrupt = true;
-      reject(err);
-    };
-    Promise.resolve(value).then(resolve, reject);
-  });
-}
+// ---------------------------------------------------------------------------
+// SIGINT
+// ---------------------------------------------------------------------------
+//
+// breakOnSigint starts Node's SIGINT watchdog (a helper thread that takes
+// over the SIGINT handler) for each runInContext and joins it afterwards:
+// about 100 µs per run, more than a small cell takes. Holding the watchdog
+// for the executor's lifetime turns that into a counter update. While it is
+// held, a SIGINT outside runInContext only sets the watchdog's pending flag
+// (no process.on('SIGINT') listener runs): a run that awaits polls it. If
+// user code listens for SIGINT (libuv then takes the signal back), the
+// executor lets go of the watchdog and listens too, like Node's REPL.
 
-process.on('SIGINT', () => {
+const SIGINT_POLL_MS = 10;
+let sigintWatchdog = holdSigintWatchdog(); // contextify's functions while held
+
+function onSigint() {
   // Idle: ignored. While awaiting an async cell: abandon it.
   const run = activeRun;
   if (run && run.interrupt && !run.interrupted) {
     run.interrupted = true;
     run.interrupt();
   }
-});
+}
+
+function holdSigintWatchdog() {
+  if (process.listenerCount('SIGINT') > 0) return null;
+  let binding;
+  const emitWarning = process.emitWarning;
+  process.emitWarning = () => {}; // process.binding's deprecation (--pending-deprecation)
+  try {
+    binding = process.binding('contextify');
+  } catch {
+    return null;
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+  const fns = ['startSigintWatchdog', 'stopSigintWatchdog', 'watchdogHasPendingSigint'];
+  if (!binding || !fns.every((f) => typeof binding[f] === 'function')) return null;
+  return binding.startSigintWatchdog() ? binding : null;
+}
+
+// The watchdog's pending flag resets when a second holder lets go.
+function clearPendingSigint() {
+  if (sigintWatchdog.startSigintWatchdog()) sigintWatchdog.stopSigintWatchdog();
+}
+
+// Stopping the watchdog resets the SIGINT handler to Node's default (exit),
+// also when libuv had taken it over for a listener that user code added
+// meanwhile: attaching the listeners again makes libuv install its handler.
+function reattachSigintListeners() {
+  const listeners = process.rawListeners('SIGINT');
+  process.removeAllListeners('SIGINT');
+  for (const listener of listeners) process.on('SIGINT', listener);
+}
+
+// Back to listening for SIGINT, as breakOnSigint expects.
+function releaseSigintWatchdog() {
+  if (!sigintWatchdog) return;
+  sigintWatchdog.stopSigintWatchdog();
+  sigintWatchdog = null;
+  process.on('SIGINT', onSigint);
+  reattachSigintListeners();
+}
+
+function checkSigint() {
+  if (!sigintWatchdog) return;
+  if (process.listenerCount('SIGINT') > 0) {
+    releaseSigintWatchdog();
+  } else if (sigintWatchdog.watchdogHasPendingSigint()) {
+    clearPendingSigint();
+    onSigint();
+  }
+}
+
+if (!sigintWatchdog) process.on('SIGINT', onSigint);
+
+function awaitInterruptible(run, value) {
+  return new Promise((resolve, reject) => {
+    const poll = sigintWatchdog ? setInterval(checkSigint, SIGINT_POLL_MS) : null;
+    const settle = (fn) => (v) => {
+      if (poll) clearInterval(poll);
+      fn(v);
+    };
+    run.interrupt = () => {
+      const err = new Error('interrupted');
+      err.__sandboxdInterrupt = true;
+      settle(reject)(err);
+    };
+    Promise.resolve(value).then(settle(resolve), settle(reject));
+  });
+}
 
 async function execute(msg) {
   const id = msg.id;
@@ -758,14 +843,19 @@ async function execute(msg) {
   const source = typeof msg.code === 'string' ? msg.code : msg.code == null ? '' : String(msg.code);
   const run = { id, timers: new Map(), interrupt: null, interrupted: false }; // timers: handle -> clear fn
   let success = true;
+  let last = null; // the result or error event, written together with done
   activeRun = run;
+  if (sigintWatchdog) {
+    if (process.listenerCount('SIGINT') > 0) releaseSigintWatchdog();
+    else clearPendingSigint(); // a SIGINT from while idle is not for this run
+  }
   try {
     const js = LANGUAGE === 'typescript' ? transpileCell(source, count) : source;
     const { script, isAsync } = prepare(js, count);
     let value = script.runInContext(context, { breakOnSigint: true, displayErrors: true });
     if (isAsync || isThenable(value)) value = await awaitInterruptible(run, value);
     const data = resultBundle(value);
-    if (data) emit({ type: 'result', id, data, metadata: {} });
+    if (data) last = { type: 'result', id, data, metadata: {} };
   } catch (err) {
     success = false;
     if (err && err.code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED') run.interrupted = true;
@@ -775,15 +865,22 @@ async function execute(msg) {
     } catch {
       described = { ename: 'Error', evalue: 'unprintable error', traceback: [] };
     }
-    emit({ type: 'error', id, ...described });
+    last = { type: 'error', id, ...described };
   } finally {
     if (activeRun === run) activeRun = null;
     if (run.interrupted) {
       for (const [handle, clear] of run.timers) clear(handle);
     }
     run.timers.clear();
+    if (sigintWatchdog) {
+      if (process.listenerCount('SIGINT') > 0) releaseSigintWatchdog();
+    } else if (process.listeners('SIGINT').some((l) => l !== onSigint)) {
+      reattachSigintListeners();
+    }
   }
-  emit({ type: 'done', id, success, execution_count: count });
+  const done = { type: 'done', id, success, execution_count: count };
+  if (last) emit(last, done);
+  else emit(done);
 }
 
 function configure(msg) {

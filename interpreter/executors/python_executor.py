@@ -14,9 +14,9 @@ One process per code context.  Protocol (line-delimited JSON, UTF-8):
            {"type":"error","id":..,"ename":..,"evalue":..,"traceback":[..]}
            {"type":"done","id":..,"success":bool,"execution_count":N}
 
-fd 1 / fd 2 stay the user's stdout / stderr (write-through, so every print is
-in the pipe as soon as it returns).  SIGINT during a run raises
-KeyboardInterrupt in the user code; SIGINT while idle is ignored.
+fd 1 / fd 2 stay the user's stdout / stderr (buffered, flushed every few
+milliseconds while a cell runs and before every event).  SIGINT during a run
+raises KeyboardInterrupt in the user code; SIGINT while idle is ignored.
 
 Run with Debian's /usr/bin/python3 (IPython, numpy, pandas, matplotlib).
 """
@@ -26,8 +26,10 @@ import os
 # Must happen before anything can import matplotlib.
 os.environ["MPLBACKEND"] = "Agg"
 
+import ast
 import base64
 import ctypes
+import inspect
 import io
 import json
 import math
@@ -65,9 +67,10 @@ class _Flusher:
     """While a run is in progress, flushes stdout and stderr every interval
     (the tail of a burst, or a print before a long computation).
 
-    A kernel timer (timerfd) wakes the flushing thread, armed when a run
-    starts: a run shorter than one interval never wakes it, so it never
-    competes with the run for the GIL."""
+    A one-shot kernel timer (timerfd) wakes the flushing thread: armed when a
+    run starts and re-armed by the thread while the run lasts.  A run
+    shorter than one interval never has it compete for the GIL, and ending a
+    run costs nothing: a timer left over from it finds no run and stops."""
 
     class _Itimerspec(ctypes.Structure):  # struct itimerspec: two {tv_sec, tv_nsec}
         _fields_ = [("it_interval", ctypes.c_long * 2), ("it_value", ctypes.c_long * 2)]
@@ -78,16 +81,16 @@ class _Flusher:
         self._fd = libc.timerfd_create(1, os.O_CLOEXEC)  # CLOCK_MONOTONIC
         if self._fd < 0:
             raise OSError(ctypes.get_errno(), "timerfd_create")
-        ns = int(_FLUSH_INTERVAL_S * 1e9)
-        self._armed = self._Itimerspec((0, ns), (0, ns))
-        self._disarmed = self._Itimerspec((0, 0), (0, 0))
+        self._once = ctypes.byref(self._Itimerspec((0, 0), (0, int(_FLUSH_INTERVAL_S * 1e9))))
+        self.running = False
         threading.Thread(target=self._run, name="stdout-flusher", daemon=True).start()
 
     def run_started(self):
-        self._settime(self._fd, 0, ctypes.byref(self._armed), None)
+        self.running = True
+        self._settime(self._fd, 0, self._once, None)
 
     def run_ended(self):
-        self._settime(self._fd, 0, ctypes.byref(self._disarmed), None)
+        self.running = False
 
     def _run(self):
         while True:
@@ -95,11 +98,15 @@ class _Flusher:
                 os.read(self._fd, 8)
             except InterruptedError:
                 continue
+            if not self.running:
+                continue
             for s in (sys.__stdout__, sys.__stderr__):
                 try:
                     s.flush()
                 except Exception:
                     pass
+            if self.running:
+                self._settime(self._fd, 0, self._once, None)
 
 
 def _make_stream(fd):
@@ -219,15 +226,28 @@ def _write_all(data):
         view = view[n:]
 
 
-def emit(obj):
-    """Write one event line to fd 4.  Atomic with respect to SIGINT: an
-    interrupt arriving while the main thread writes is re-raised afterwards."""
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _encode(obj):
+    """One event as a JSON line in UTF-8."""
     try:
-        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text = _JSON.encode(obj)
     except (TypeError, ValueError):
-        text = json.dumps(_json_safe(obj), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    # Lone surrogates (e.g. from "\ud800") cannot be UTF-8: replace them.
-    line = (text + "\n").encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode("utf-8")
+        text = _JSON.encode(_json_safe(obj))
+    text += "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates (e.g. from "\ud800") cannot be UTF-8: replace them.
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode("utf-8")
+
+
+def emit(*objs):
+    """Write event lines to fd 4, several in one write.  Atomic with respect
+    to SIGINT: an interrupt arriving while the main thread writes is
+    re-raised afterwards."""
+    data = b"".join([_encode(obj) for obj in objs])
     main = threading.current_thread() is threading.main_thread()
     if main:
         # Output printed before a result or display stays before it.
@@ -240,7 +260,7 @@ def emit(obj):
         if main:
             STATE.in_emit += 1
         try:
-            _write_all(line)
+            _write_all(data)
         finally:
             if main:
                 STATE.in_emit -= 1
@@ -341,11 +361,18 @@ def normalize_bundle(data, metadata):
     return out, md
 
 
-def emit_result(data, metadata):
+def result_event(data, metadata):
+    """A result event for a MIME bundle, or None when nothing is left of it."""
     data, md = normalize_bundle(data, metadata)
     if not data:
-        return
-    emit({"type": "result", "id": STATE.current_id, "data": data, "metadata": md})
+        return None
+    return {"type": "result", "id": STATE.current_id, "data": data, "metadata": md}
+
+
+def emit_result(data, metadata):
+    ev = result_event(data, metadata)
+    if ev is not None:
+        emit(ev)
 
 
 # --------------------------------------------------------------------------
@@ -365,6 +392,187 @@ from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from traitlets import Type  # noqa: E402
 from traitlets.config import Config  # noqa: E402
 
+# --------------------------------------------------------------------------
+# Cheaper equivalents of IPython internals on the path of every run.  Each
+# gives the same result as the code it stands in for and falls back to it
+# whenever it cannot tell.
+# --------------------------------------------------------------------------
+
+from IPython.core import formatters as _formatters  # noqa: E402
+from IPython.core.inputtransformer2 import TransformerManager  # noqa: E402
+from IPython.lib.pretty import _get_mro, _repr_pprint  # noqa: E402
+from IPython.utils.dir2 import get_real_method  # noqa: E402
+
+# IPython wraps each formatter's __call__ with the `decorator` package, which
+# binds the arguments of every call through inspect.Signature: that costs
+# more than formatting a small value.  The same error handling, called
+# directly.
+_format_error_caller = _formatters.catch_format_error.__wrapped__
+
+
+def _direct_format_call(cls):
+    inner = cls.__dict__["__call__"].__wrapped__
+
+    def __call__(self, obj, *args, **kwargs):
+        return _format_error_caller(inner, self, obj, *args, **kwargs)
+
+    __call__.__wrapped__ = inner
+    __call__.__doc__ = inner.__doc__
+    cls.__call__ = __call__
+    return __call__
+
+
+_FORMATTER_CALLS = set()
+_PLAIN_TEXT_CALL = None
+try:
+    _FORMATTER_CALLS.add(_direct_format_call(_formatters.BaseFormatter))
+    _FORMATTER_CALLS.add(_direct_format_call(_formatters.IPythonDisplayFormatter))
+    _FORMATTER_CALLS.add(_direct_format_call(_formatters.MimeBundleFormatter))
+    _PLAIN_TEXT_CALL = _direct_format_call(_formatters.PlainTextFormatter)
+except (AttributeError, KeyError):  # another IPython: keep its own
+    _FORMATTER_CALLS.clear()
+
+# Exact builtin types: their instances have no attributes beyond the
+# immutable type's, so no _repr_*_ method and no side effect of looking.
+_BUILTIN_VALUE_TYPES = frozenset(
+    {int, float, complex, bool, str, bytes, bytearray, list, tuple, dict, set, frozenset, range, type(None)}
+)
+# Exact types that IPython's pretty printer shows as their one-line repr().
+_REPR_TEXT_TYPES = frozenset({int, str, bytes})
+
+_MISSING = object()
+
+
+def _trait(obj, name):
+    value = obj._trait_values.get(name, _MISSING)
+    return getattr(obj, name) if value is _MISSING else value
+
+
+def _finds_nothing(f, obj):
+    """True when IPython's own __call__ of formatter `f` would find no printer
+    and no print method for obj (and so return nothing).  Reads the traits'
+    values directly and raises no KeyError: a dozen formatters look at every
+    displayed value, and nearly all of them find nothing."""
+    if type(f).__call__ not in _FORMATTER_CALLS:
+        return False
+    try:
+        values = f._trait_values
+        enabled = values.get("enabled", _MISSING)
+        if not (f.enabled if enabled is _MISSING else enabled):
+            return True
+        singletons = values.get("singleton_printers", _MISSING)
+        if singletons is _MISSING:
+            singletons = f.singleton_printers
+        if singletons and id(obj) in singletons:
+            return False
+        builtin = type(obj) in _BUILTIN_VALUE_TYPES
+        typ = type(obj) if builtin else _formatters._get_type(obj)
+        if isinstance(typ, str):
+            return False
+        type_printers = values.get("type_printers", _MISSING)
+        if type_printers is _MISSING:
+            type_printers = f.type_printers
+        deferred = values.get("deferred_printers", _MISSING)
+        if deferred is _MISSING:
+            deferred = f.deferred_printers
+        if type_printers or deferred:
+            for cls in typ.__mro__ if builtin else _get_mro(typ):
+                if cls in type_printers:
+                    return False
+                if deferred and _formatters._mod_name_key(cls) in deferred:
+                    return False
+        return builtin or get_real_method(obj, _trait(f, "print_method")) is None
+    except Exception:
+        return False  # let the formatter itself deal with it
+
+
+def _repr_text(f, obj):
+    """What PlainTextFormatter `f` makes of an exact int, str or bytes when
+    its stock pretty printer applies (the object's one-line repr()); None
+    when that cannot be told cheaply."""
+    typ = type(obj)
+    if typ not in _REPR_TEXT_TYPES or type(f).__call__ is not _PLAIN_TEXT_CALL:
+        return None
+    try:
+        if id(obj) in _trait(f, "singleton_printers"):
+            return None
+        if _trait(f, "type_printers").get(typ) is not _repr_pprint:
+            return None
+        text = repr(obj)
+    except Exception:
+        return None  # the formatter reports it
+    if len(text.splitlines()) != 1:
+        return None
+    return text
+
+
+class SandboxDisplayFormatter(_formatters.DisplayFormatter):
+    """DisplayFormatter.format, skipping the calls of formatters that have
+    nothing for the value."""
+
+    def format(self, obj, include=None, exclude=None):
+        f = self.ipython_display_formatter
+        handled = f._check_return(None, obj) if _finds_nothing(f, obj) else f(obj)
+        if handled:
+            # object handled itself, don't proceed
+            return {}, {}
+
+        f = self.mimebundle_formatter
+        if _finds_nothing(f, obj):
+            format_dict, md_dict = f._check_return(None, obj)
+        else:
+            format_dict, md_dict = f(obj, include=include, exclude=exclude)
+
+        if format_dict or md_dict:
+            if include:
+                format_dict = {k: v for k, v in format_dict.items() if k in include}
+                md_dict = {k: v for k, v in md_dict.items() if k in include}
+            if exclude:
+                format_dict = {k: v for k, v in format_dict.items() if k not in exclude}
+                md_dict = {k: v for k, v in md_dict.items() if k not in exclude}
+
+        for format_type, formatter in self.formatters.items():
+            if format_type in format_dict:
+                # already got it from mimebundle, maybe don't render again.
+                # exception: manually registered per-mime renderer
+                try:
+                    formatter.lookup(obj)
+                except KeyError:
+                    # no special formatter, use mime-bundle-provided value
+                    continue
+            if include and format_type not in include:
+                continue
+            if exclude and format_type in exclude:
+                continue
+
+            md = None
+            if _finds_nothing(formatter, obj):
+                data = formatter._check_return(None, obj)
+            else:
+                data = _repr_text(formatter, obj)
+                if data is None:
+                    data = formatter(obj)
+
+            # formatters can return raw data or (data, metadata)
+            if isinstance(data, tuple) and len(data) == 2:
+                data, md = data
+
+            if data is not None:
+                format_dict[format_type] = data
+            if md is not None:
+                md_dict[format_type] = md
+        return format_dict, md_dict
+
+
+# IPython tokenises every cell in pure Python to find its special syntax
+# (%magic, !cmd, obj?, the , ; / autocall escapes, `a = %magic`, `a = !cmd`).
+# None of it can be there without one of these characters; the regular
+# expression errs on the side of matching.
+_LINE_START = r"(?:\A|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])\s*"
+_SPECIAL_SYNTAX_RE = re.compile(r"\?|!(?!=)|=[\s\\]*%|" + _LINE_START + r"[,;/%]")
+_STOCK_TOKEN_TRANSFORMERS = list(TransformerManager().token_transformers)
+_TOP_LEVEL_AWAIT = getattr(ast, "PyCF_ALLOW_TOP_LEVEL_AWAIT", 0)
+
 
 class SandboxDisplayHook(DisplayHook):
     """Last-expression value: keep the bundle, never print `Out[n]:`."""
@@ -381,6 +589,14 @@ class SandboxDisplayHook(DisplayHook):
     def finish_displayhook(self):
         pass
 
+    def quiet(self):
+        # Only a trailing ';' silences the value: no tokenising without one.
+        try:
+            cell = self.shell.history_manager.input_hist_parsed[-1]
+        except IndexError:
+            return False
+        return ";" in cell and super().quiet()
+
 
 class SandboxDisplayPublisher(DisplayPublisher):
     """display(...) calls: one result event each, emitted immediately."""
@@ -395,6 +611,62 @@ class SandboxDisplayPublisher(DisplayPublisher):
 class SandboxShell(InteractiveShell):
     displayhook_class = Type(SandboxDisplayHook)
     display_pub_class = Type(SandboxDisplayPublisher)
+    # (cell, is_async) for should_run_async, from transform_cell's compile
+    _async_hint = None
+
+    def init_display_formatter(self):
+        self.display_formatter = SandboxDisplayFormatter(parent=self)
+        self.configurables.append(self.display_formatter)
+
+    def transform_cell(self, raw_cell):
+        # InteractiveShell.transform_cell, without tokenising cells that
+        # cannot contain IPython syntax.
+        self._async_hint = None
+        manager = self.input_transformer_manager
+        if (
+            type(manager) is not TransformerManager
+            or manager.token_transformers != _STOCK_TOKEN_TRANSFORMERS
+            or self.input_transformers_post
+        ):
+            return super().transform_cell(raw_cell)
+        cell = raw_cell if raw_cell.endswith("\n") else raw_cell + "\n"
+        lines = cell.splitlines(keepends=True)
+        for transform in manager.cleanup_transforms + manager.line_transforms:
+            lines = transform(lines)
+        cell = "".join(lines)
+        if _SPECIAL_SYNTAX_RE.search(cell):
+            cell = "".join(manager.do_token_transforms(lines))
+        elif len(lines) > 1:
+            # The tokeniser would still raise IndentationError for an
+            # inconsistent dedent, which does not compile either.  Compile
+            # the way should_run_async is about to (and keep its answer).
+            if len(cell.splitlines()) == 1 or not self.autoawait or self.trio_runner:
+                return super().transform_cell(raw_cell)
+            try:
+                code = compile(cell, "<>", "exec", flags=_TOP_LEVEL_AWAIT)
+            except (SyntaxError, MemoryError):
+                code = None
+            if code is None:
+                manager.do_token_transforms(lines)  # raises what IPython would
+            self._async_hint = (cell, code is not None and bool(code.co_flags & inspect.CO_COROUTINE))
+            return cell
+        if len(cell.splitlines()) == 1:
+            with self.builtin_trap:
+                cell = self.prefilter_manager.prefilter_lines(cell) + "\n"
+        return cell
+
+    def should_run_async(self, raw_cell, *, transformed_cell=None, preprocessing_exc_tuple=None):
+        hint, self._async_hint = self._async_hint, None
+        if (
+            hint is not None
+            and hint[0] is transformed_cell
+            and preprocessing_exc_tuple is None
+            and self.autoawait
+        ):
+            return hint[1]
+        return super().should_run_async(
+            raw_cell, transformed_cell=transformed_cell, preprocessing_exc_tuple=preprocessing_exc_tuple
+        )
 
     def _showtraceback(self, etype, evalue, stb):
         if STATE.suppress_tracebacks:
@@ -566,7 +838,8 @@ def execute(shell, msg):
     interrupted = None
     result = None
     try:
-        shell.execution_count = count  # keeps "Cell In [n]" == execution_count
+        if shell.execution_count != count:
+            shell.execution_count = count  # keeps "Cell In [n]" == execution_count
         STATE.running = True
         _FLUSHER.run_started()
         try:
@@ -617,19 +890,24 @@ def execute(shell, msg):
     except BaseException:
         pass
 
+    # The run's last events leave in one write (one wake-up of the reader).
+    tail = []
     if STATE.last_expr_result is not None:
         data, md = STATE.last_expr_result
         STATE.last_expr_result = None
         try:
-            emit_result(data, md)
+            ev = result_event(data, md)
+            if ev is not None:
+                tail.append(ev)
         except Exception:
             sys.stderr.write(traceback.format_exc())
 
     if error is not None:
-        emit({"type": "error", "id": exec_id, **error})
+        tail.append({"type": "error", "id": exec_id, **error})
 
+    tail.append({"type": "done", "id": exec_id, "success": success, "execution_count": count})
     flush_std()
-    emit({"type": "done", "id": exec_id, "success": success, "execution_count": count})
+    emit(*tail)
     STATE.captured_error = None
 
 

@@ -405,6 +405,37 @@ describe('python executor', { timeout: 10 * SLOW }, () => {
     const expected = Array.from({ length: 10000 }, (_, i) => `${i}\n`).join('');
     await py.stdoutSince(r, expected);
   });
+
+  test('IPython syntax in cells: shell capture, help, trailing semicolon, tokenizer errors', async () => {
+    const cap = await py.run('captured = !echo captured-line\ncaptured');
+    assert.equal(text(cap.results[0]), "['captured-line']");
+    const quiet = await py.run('1 + 1;');
+    assert.equal(quiet.done.success, true);
+    assert.equal(quiet.results.length, 0);
+    const semi = await py.run("'a;b'");
+    assert.equal(text(semi.results[0]), "'a;b'");
+    const help = await py.run('help_target = 5\nhelp_target?');
+    assert.equal(help.results.length, 0);
+    await py.stdoutSince(help, 'Type:');
+    const dedent = await py.run('if True:\n        a = 1\n    b = 2');
+    assert.equal(dedent.done.success, false);
+    assert.equal(dedent.errors[0].ename, 'IndentationError');
+    const prec = await py.run('%precision 2\n3.14159');
+    assert.equal(text(prec.results[0]), '3.14');
+    await py.run('%precision');
+  });
+
+  test('formatters registered for builtin types still apply', async () => {
+    const r = await py.run(
+      'html = get_ipython().display_formatter.formatters["text/html"]\n' +
+        'html.for_type(int, lambda n: f"<b>{n}</b>")\n' +
+        '7',
+    );
+    assert.equal(r.results[0].data['text/html'], '<b>7</b>');
+    assert.equal(text(r.results[0]), '7');
+    const off = await py.run('html.pop(int)\n8');
+    assert.deepEqual(Object.keys(off.results[0].data), ['text/plain']);
+  });
 });
 
 describe('executor lifecycle', { timeout: SLOW * 3 }, () => {
@@ -576,6 +607,26 @@ describe('javascript executor', { timeout: 5 * SLOW }, () => {
     const lead = r.doneAt - firstAt;
     assert.ok(lead >= 150, `first line arrived only ${lead.toFixed(0)} ms before done`);
     await js.stdoutSince(h, 'second\n');
+  });
+
+  // Last in this suite: the executor keeps listening for SIGINT afterwards.
+  test('after user code listens for SIGINT, it hears idle SIGINTs and runs stay interruptible', async () => {
+    const reg = await js.run('process.on("SIGINT", () => console.log("heard SIGINT")); "listening"');
+    assert.equal(text(reg.results[0]), 'listening');
+    js.interrupt();
+    await js.waitFor(() => js.stdout.includes('heard SIGINT\n'), 'the listener to hear SIGINT');
+    const spin = js.start('console.log("spinning again"); while (true) {}');
+    await js.stdoutSince(spin, 'spinning again\n');
+    js.interrupt();
+    const r = await js.finish(spin, 20_000);
+    assert.equal(r.errors[0].ename, 'Interrupted');
+    const wait = js.start('await null; console.log("waiting again"); await new Promise(() => {})');
+    await js.stdoutSince(wait, 'waiting again\n');
+    js.interrupt();
+    const w = await js.finish(wait, 20_000);
+    assert.equal(w.errors[0].ename, 'Interrupted');
+    const ok = await js.run('"still here"');
+    assert.equal(text(ok.results[0]), 'still here');
   });
 });
 

@@ -140,6 +140,13 @@ describe('execute', () => {
     assert.equal(typeof events.at(-1).execution_count, 'number');
   });
 
+  test('stdout text survives quotes, backslashes, control and non-ASCII characters', async () => {
+    const printed = 'q"b\\c\tt\x01\x1f\x7f\r\x08\x0c end\n';
+    const events = await run(py.contextId, `import sys\nsys.stdout.write(${JSON.stringify(printed)})\nsys.stdout.flush()\nprint("caf\\u00e9 \\u2603")`);
+    assert.equal(text(events, 'stdout'), `${printed}caf\u00e9 \u2603\n`);
+    assert.equal(events.at(-1).type, 'execution_complete');
+  });
+
   test('env_vars and cwd reach the code', async () => {
     const events = await run(py.contextId, "import os\n(os.environ['GREETING'], os.getcwd())");
     assert.equal(events.find((e) => e.type === 'result').text, `('hello', '${workspace}')`);

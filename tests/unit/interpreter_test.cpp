@@ -47,6 +47,29 @@ TEST_CASE("executor event lines", "[interpreter]") {
   CHECK_FALSE(parse_event_line(R"({"type":7})"));
 }
 
+TEST_CASE("output frames are the bytes the JSON serialiser would write", "[interpreter]") {
+  std::uint32_t seed = 12345;
+  auto next = [&] { return seed = seed * 1103515245u + 12345u; };
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    std::size_t n = next() % 40;
+    for (std::size_t k = 0; k < n; ++k) {
+      auto r = next() >> 8;
+      // Mostly plain text, with quotes, backslashes, controls, UTF-8 and
+      // bytes that are not UTF-8.
+      const char* pool[] = {"a",    "\"",   "\\",       "\n",
+                            "\x01", "\x1f", "\xC3\xA9", "\xF0\x9F\x98\x80",
+                            "\xFF", "\xC3", "~"};
+      text += (r % 3 == 0) ? pool[r % std::size(pool)]
+                           : std::string(1, static_cast<char>('a' + r % 26));
+    }
+    for (bool err : {false, true})
+      CHECK(sbx::interp::output_frame(err, text) ==
+            sbx::http::sse_frame(err ? sbx::interp::stderr_event(text)
+                                     : sbx::interp::stdout_event(text)));
+  }
+}
+
 TEST_CASE("commands are single JSON lines", "[interpreter]") {
   auto cmd = sbx::interp::execute_command("r1", "print('a')\nprint('b')");
   REQUIRE(cmd.back() == '\n');
