@@ -31,7 +31,28 @@ export BENCH_DAEMON_PID=$daemon
 
 rows="$work/rows"
 : >"$rows"
+# Busy-ness of the whole machine over 0.2 s, in percent, from /proc/stat.
+busy_percent() {
+  local a b
+  read -r -a a < <(grep '^cpu ' /proc/stat)
+  sleep 0.2
+  read -r -a b < <(grep '^cpu ' /proc/stat)
+  local total=0 idle
+  for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+  idle=$((b[4] - a[4] + b[5] - a[5]))
+  echo $(((total - idle) * 100 / (total > 0 ? total : 1)))
+}
+# What one script leaves running (executor pools refilling after the
+# interpreter bench, page cache write-back) must not be measured by the next:
+# wait, up to 10 s, until the machine is nearly idle.
+settle() {
+  for _ in $(seq 1 50); do
+    [ "$(busy_percent)" -lt 10 ] && return
+  done
+}
+
 for script in bench/*.bench.mjs; do
+  settle
   echo "running $script" >&2
   node "$script" | grep '^ROW' >>"$rows" || echo "ROW	$(basename "$script") failed	-	-	-" >>"$rows"
 done
