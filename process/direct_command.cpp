@@ -1,11 +1,10 @@
 #include "process/direct_command.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+
+#include "process/environment.hpp"
 
 namespace sbx::process {
 namespace {
@@ -48,42 +47,9 @@ bool shell_word(std::string_view w) {
   return std::find(k_shell_words.begin(), k_shell_words.end(), w) != k_shell_words.end();
 }
 
-std::string_view env_value(const std::vector<std::string>& env, std::string_view name) {
-  for (const auto& e : env)
-    if (e.size() > name.size() && e[name.size()] == '=' && e.compare(0, name.size(), name) == 0)
-      return std::string_view(e).substr(name.size() + 1);
-  return {};
-}
-
-bool has_env(const std::vector<std::string>& env, std::string_view name) {
-  return std::any_of(env.begin(), env.end(), [&](const std::string& e) {
-    return e.size() > name.size() && e[name.size()] == '=' && e.compare(0, name.size(), name) == 0;
-  });
-}
-
-bool executable_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
-// PATH search as bash does it for a name without a slash; only absolute
-// entries (a relative entry depends on the directory: leave it to bash).
-std::optional<std::string> search_path(std::string_view dirs, const std::string& name) {
-  while (!dirs.empty()) {
-    auto colon = dirs.find(':');
-    auto dir = dirs.substr(0, colon);
-    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
-    if (dir.empty() || dir.front() != '/') return std::nullopt;
-    std::string candidate = std::string(dir) + "/" + name;
-    if (executable_file(candidate)) return candidate;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
-std::optional<direct_command> as_direct_command(std::string_view command,
-                                                const std::vector<std::string>& env) {
+std::optional<direct_command> as_direct_command(std::string_view command, const environment& env) {
   direct_command out;
   std::size_t i = 0;
   while (i < command.size()) {
@@ -101,40 +67,30 @@ std::optional<direct_command> as_direct_command(std::string_view command,
   const std::string& name = out.argv.front();
   if (name.find('=') != std::string::npos || shell_word(name)) return std::nullopt;
   if (name.find('/') != std::string::npos) {
-    if (name.front() != '/' || !executable_file(name)) return std::nullopt;
+    if (name.front() != '/' || !is_executable_file(name)) return std::nullopt;
     out.program = name;
     return out;
   }
   // An exported function of that name would run instead of the program.
-  if (has_env(env, "BASH_FUNC_" + name + "%%")) return std::nullopt;
-  if (!has_env(env, "PATH")) return std::nullopt;
-  auto found = search_path(env_value(env, "PATH"), name);
+  if (env_value(env, "BASH_FUNC_" + name + "%%")) return std::nullopt;
+  auto path = env_value(env, "PATH");
+  if (!path) return std::nullopt;
+  auto found = find_in_path(*path, name);
   if (!found) return std::nullopt;
   out.program = std::move(*found);
   return out;
 }
 
-std::vector<std::string> direct_command_env(std::vector<std::string> env, const std::string& cwd,
-                                            const std::string& program) {
-  auto set = [&](std::string_view name, std::string value) {
-    std::string entry = std::string(name) + "=" + value;
-    auto it = std::find_if(env.begin(), env.end(), [&](const std::string& e) {
-      return e.size() > name.size() && e[name.size()] == '=' &&
-             e.compare(0, name.size(), name) == 0;
-    });
-    if (it != env.end())
-      *it = std::move(entry);
-    else
-      env.push_back(std::move(entry));
-  };
-  if (!cwd.empty()) set("PWD", cwd);
+environment direct_command_env(environment env, const std::string& cwd,
+                               const std::string& program) {
+  if (!cwd.empty()) set_env(env, "PWD", cwd);
   // bash -c raises SHLVL at start and lowers it again when it execs its
   // one command in place: a number stays, anything else becomes 0.
-  std::string level(env_value(env, "SHLVL"));
+  std::string level(env_value(env, "SHLVL").value_or(""));
   char* end = nullptr;
   long n = level.empty() ? 0 : std::strtol(level.c_str(), &end, 10);
-  set("SHLVL", std::to_string(level.empty() || *end != '\0' ? 0 : n));
-  set("_", program);
+  set_env(env, "SHLVL", std::to_string(level.empty() || *end != '\0' ? 0 : n));
+  set_env(env, "_", program);
   return env;
 }
 

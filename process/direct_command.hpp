@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "process/environment.hpp"
+
 namespace sbx::process {
 
 struct direct_command {
@@ -23,12 +25,10 @@ struct direct_command {
 // The direct form of `command` for a child with environment `env`
 // ("NAME=value" entries, PATH searched from it), or nullopt when bash is
 // needed.
-std::optional<direct_command> as_direct_command(std::string_view command,
-                                                const std::vector<std::string>& env);
+std::optional<direct_command> as_direct_command(std::string_view command, const environment& env);
 
 // The environment bash -c would have handed the program: PWD set to the
 // directory it runs in, SHLVL normalised, `_` the program's path.
-std::vector<std::string> direct_command_env(std::vector<std::string> env, const std::string& cwd,
-                                            const std::string& program);
+environment direct_command_env(environment env, const std::string& cwd, const std::string& program);
 
 }  // namespace sbx::process

@@ -3,13 +3,13 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <random>
 #include <thread>
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "process/direct_command.hpp"
+#include "process/environment.hpp"
 #include "process/kill.hpp"
 
 namespace sbx {
@@ -25,17 +25,9 @@ bool blank(const std::string& s) {
 }
 
 // "NAME=value" list with `overrides` replacing or adding entries.
-std::vector<std::string> merge_env(std::vector<std::string> env,
-                                   const std::map<std::string, std::string>& overrides) {
-  for (const auto& [name, value] : overrides) {
-    std::string prefix = name + "=";
-    auto it = std::find_if(env.begin(), env.end(),
-                           [&](const std::string& e) { return e.rfind(prefix, 0) == 0; });
-    if (it != env.end())
-      *it = prefix + value;
-    else
-      env.push_back(prefix + value);
-  }
+process::environment merge_env(process::environment env,
+                               const std::map<std::string, std::string>& overrides) {
+  for (const auto& [name, value] : overrides) process::set_env(env, name, value);
   return env;
 }
 

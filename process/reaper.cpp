@@ -11,9 +11,9 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <string_view>
 
 #include "core/log.hpp"
+#include "process/environment.hpp"
 
 extern char** environ;
 
@@ -154,16 +154,9 @@ std::string reaper::resolve(const std::string& program) {
   std::lock_guard lock(paths_mutex_);
   if (auto it = paths_.find(program); it != paths_.end()) return it->second;
   const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (!dirs.empty()) {
-    auto colon = dirs.find(':');
-    auto dir = dirs.substr(0, colon);
-    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
-    if (dir.empty() || dir.front() != '/') continue;  // relative entries: leave to posix_spawnp
-    std::string candidate = std::string(dir) + "/" + program;
-    if (access(candidate.c_str(), X_OK) == 0) return paths_[program] = candidate;
-  }
-  return program;
+  auto found = find_in_path(path ? path : "/usr/local/bin:/usr/bin:/bin", program);
+  if (!found) return program;  // posix_spawnp searches
+  return paths_[program] = std::move(*found);
 }
 
 std::vector<pid_t> descendants(pid_t root) {

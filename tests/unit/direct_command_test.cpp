@@ -80,3 +80,20 @@ TEST_CASE("the program gets the environment bash -c would give it") {
   CHECK(has(direct_command_env({"SHLVL=x"}, "/", "/p"), "SHLVL=0"));
   CHECK(has(direct_command_env({}, "/", "/p"), "SHLVL=0"));
 }
+
+TEST_CASE("environment entries are found and replaced by exact name") {
+  sbx::process::environment env = {"PATHX=/x", "PATH=", "A=1=2"};
+  CHECK(sbx::process::env_value(env, "PATH") == std::string_view(""));
+  CHECK(sbx::process::env_value(env, "A") == std::string_view("1=2"));
+  CHECK_FALSE(sbx::process::env_value(env, "PAT"));
+  sbx::process::set_env(env, "PATH", "/bin");
+  sbx::process::set_env(env, "NEW", "v");
+  CHECK(env == sbx::process::environment{"PATHX=/x", "PATH=/bin", "A=1=2", "NEW=v"});
+}
+
+TEST_CASE("PATH lookup stops at a relative entry") {
+  CHECK(sbx::process::find_in_path("/nonexistent:/usr/bin", "env") == "/usr/bin/env");
+  CHECK_FALSE(sbx::process::find_in_path("/nonexistent:.:/usr/bin", "env"));
+  CHECK_FALSE(sbx::process::find_in_path("/usr/bin", "no-such-program-here"));
+  CHECK_FALSE(sbx::process::find_in_path("/", "usr"));  // a directory is not a program
+}
