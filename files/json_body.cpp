@@ -218,14 +218,11 @@ class scanner {
 
 }  // namespace
 
-namespace {
-
-// Both entry points: with `base` set, the string value of `blob_member` is
-// unescaped in place and returned as a view into the body.
-blob_parse parse(std::string_view text, char* base, std::string_view blob_member) {
+blob_parse parse_object_with_blob(std::string& text, std::string_view blob_member) {
   blob_parse r;
   scanner s(text);
   auto fail = [&r] {
+    r.ok = false;
     r.object = nullptr;
     r.blob.reset();
     return std::move(r);
@@ -233,30 +230,30 @@ blob_parse parse(std::string_view text, char* base, std::string_view blob_member
   if (!s.eat('{')) return fail();
   r.object = nlohmann::json::object();
   if (s.eat('}')) {
-    r.ok = s.at_end();
-    return r.ok ? std::move(r) : fail();
+    if (!s.at_end()) return fail();
+    r.ok = true;
+    return r;
   }
   for (;;) {
     auto key = s.string();
     if (!key || !s.eat(':')) return fail();
-    if (s.peek() == '"' && base && *key == blob_member) {
+    if (s.peek() == '"' && *key == blob_member) {
       r.text_changed = true;
-      auto extent = s.string_in_place(base);
+      auto extent = s.string_in_place(text.data());
       if (!extent) return fail();
-      r.blob = std::string_view(base + extent->first, extent->second);
-      r.object.erase(*key);
+      r.blob = std::span<char>(text.data() + extent->first, extent->second);
+      r.object.erase(*key);  // the last duplicate wins
     } else if (s.peek() == '"') {
       auto value = s.string();
       if (!value) return fail();
       r.object[*key] = std::move(*value);
-      if (*key == blob_member) r.blob.reset();  // the last duplicate wins
     } else {
       auto span = s.other_value();
       if (!span) return fail();
       auto value = nlohmann::json::parse(*span, nullptr, false);
       if (value.is_discarded()) return fail();
       r.object[*key] = std::move(value);
-      if (*key == blob_member) r.blob.reset();
+      if (*key == blob_member) r.blob.reset();  // the last duplicate wins
     }
     if (s.eat(',')) continue;
     if (s.eat('}')) break;
@@ -265,18 +262,6 @@ blob_parse parse(std::string_view text, char* base, std::string_view blob_member
   if (!s.at_end()) return fail();
   r.ok = true;
   return r;
-}
-
-}  // namespace
-
-blob_parse parse_object_with_blob(std::string& text, std::string_view blob_member) {
-  return parse(text, text.data(), blob_member);
-}
-
-std::optional<nlohmann::json> parse_object_fast(std::string_view text) {
-  auto r = parse(text, nullptr, {});
-  if (!r.ok) return std::nullopt;
-  return std::move(r.object);
 }
 
 }  // namespace sbx::files

@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include <span>
+
 #include <boost/asio/post.hpp>
 
 #include "app/app.hpp"
@@ -104,21 +106,24 @@ http::response do_write(app& a, http::request& req) {
   fields f(r->body);
   auto encoding = f.str("encoding");
   if (!f.ok()) return http::response::error(f.error());
-  std::string_view text;
+  // The content: a view into req.body, or (ordinary parser) into r.
+  std::span<char> text;
   if (fast.blob) {
     text = *fast.blob;
   } else {
-    const auto* content = member(r->body, "content");
-    if (!content) return http::response::error(field_error("content", "is required"));
+    auto content = r->body.find("content");
+    if (content == r->body.end() || content->is_null())
+      return http::response::error(field_error("content", "is required"));
     if (!content->is_string())
       return http::response::error(field_error("content", "must be a string"));
-    text = content->get_ref<const std::string&>();
+    auto& s = content->get_ref<std::string&>();
+    text = std::span<char>(s.data(), s.size());
   }
 
   status written = ok_status();
   if (encoding && equals_nocase(*encoding, "base64")) {
-    // Decoding never lengthens either; text is a view into req.body or r.
-    auto bytes = files::base64_decode_into(text, const_cast<char*>(text.data()));
+    // Decoding never lengthens the text either: it is decoded in place.
+    auto bytes = files::base64_decode_into(std::string_view(text.data(), text.size()), text.data());
     if (!bytes) {
       std::string problem = "content is not valid base64";
       return http::response::error(make_error(
@@ -129,7 +134,7 @@ http::response do_write(app& a, http::request& req) {
     }
     written = a.files().write(r->session, *path, std::string_view(text.data(), *bytes));
   } else {
-    written = a.files().write(r->session, *path, text);
+    written = a.files().write(r->session, *path, std::string_view(text.data(), text.size()));
   }
   return answer(written, {{"path", *path}});
 }

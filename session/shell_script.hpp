@@ -29,9 +29,9 @@ std::string command_script(std::string_view command, int daemon_pid, int out_fd,
                            const std::map<std::string, std::string>& env);
 
 // The line written to the shell for a command: evaluates the script in the
-// daemon's fd `script_fd` (read without a fork), then reports "C<status>\0<cwd>\0" on the control
-// fd. bash reads a pipe one byte per system call, so this line is kept short
-// and the command text travels in the memfd.
+// daemon's fd `script_fd` (read without a fork), then reports
+// "C<status>\0<cwd>\0" on the control fd. bash reads a pipe one byte per
+// system call, so this line is kept short and the command travels in the memfd.
 std::string command_line(int daemon_pid, int script_fd);
 
 // Reports "E<export -p output>\0<cwd>\0" on the control fd.

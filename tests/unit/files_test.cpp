@@ -118,29 +118,45 @@ TEST_CASE("JSON escaping matches the serialiser", "[files]") {
   CHECK(out.find("\\u0001") != std::string::npos);
 }
 
+namespace {
+
+// The fast parser's view of `body` as one JSON value (the blob put back as a
+// member), or nothing when it fails.
+std::optional<nlohmann::json> parse_fast(std::string body, std::string_view blob_member) {
+  auto r = files::parse_object_with_blob(body, blob_member);
+  if (!r.ok) return std::nullopt;
+  if (r.blob) r.object[std::string(blob_member)] = std::string(r.blob->data(), r.blob->size());
+  return r.object;
+}
+
+}  // namespace
+
 TEST_CASE("fast body parser agrees with nlohmann", "[files]") {
   std::string body =
       R"({"path":"/tmp/x","content":"line\n\"q\" \u00e9 \ud83d\ude00 \/","n":1.5,"o":{"a":[1,"}"]},"b":true,"z":null})";
-  auto fast = files::parse_object_fast(body);
-  REQUIRE(fast);
-  CHECK(*fast == nlohmann::json::parse(body));
-  for (std::string bad : {"", "[]", "{", R"({"a":})", R"({"a":"x)", "{\"a\":\"\x01\"}",
-                          R"({"a":1} x)", R"({"a":"\ud800"})"})
-    CHECK_FALSE(files::parse_object_fast(bad));
+  for (std::string_view blob : {"content", "none"}) {
+    auto fast = parse_fast(body, blob);
+    REQUIRE(fast);
+    CHECK(*fast == nlohmann::json::parse(body));
+    for (std::string bad : {"", "[]", "{", R"({"a":})", R"({"a":"x)", "{\"a\":\"\x01\"}",
+                            R"({"a":1} x)", R"({"a":"\ud800"})", R"({"content":"\ud800"})"})
+      CHECK_FALSE(parse_fast(bad, blob));
+  }
 }
 
 TEST_CASE("fast body parser finds escapes and control bytes at every offset", "[files]") {
   // The scanner reads eight bytes at a time; put each special byte at each
-  // position within and across those words.
-  for (std::size_t len = 0; len < 24; ++len)
-    for (std::string special : {"\\n", "\\\"", "\\\\", "\\u00e9", "\xC3\xA9", "~"}) {
-      std::string body = R"({"content":")" + std::string(len, 'x') + special + "yz\"}";
-      auto fast = files::parse_object_fast(body);
-      REQUIRE(fast);
-      CHECK(*fast == nlohmann::json::parse(body));
-      std::string raw = R"({"content":")" + std::string(len, 'x') + "\x1f" + "yz\"}";
-      CHECK_FALSE(files::parse_object_fast(raw));
-    }
+  // position within and across those words, in place and copied.
+  for (std::string_view blob : {"content", "none"})
+    for (std::size_t len = 0; len < 24; ++len)
+      for (std::string special : {"\\n", "\\\"", "\\\\", "\\u00e9", "\xC3\xA9", "~"}) {
+        std::string body = R"({"content":")" + std::string(len, 'x') + special + "yz\"}";
+        auto fast = parse_fast(body, blob);
+        REQUIRE(fast);
+        CHECK(*fast == nlohmann::json::parse(body));
+        std::string raw = R"({"content":")" + std::string(len, 'x') + "\x1f" + "yz\"}";
+        CHECK_FALSE(parse_fast(raw, blob));
+      }
 }
 
 TEST_CASE("a write body's content is unescaped in place and agrees with nlohmann", "[files]") {
@@ -150,7 +166,7 @@ TEST_CASE("a write body's content is unescaped in place and agrees with nlohmann
   auto r = files::parse_object_with_blob(body, "content");
   REQUIRE(r.ok);
   REQUIRE(r.blob);
-  CHECK(std::string(*r.blob) == expected["content"].get<std::string>());
+  CHECK(std::string(r.blob->data(), r.blob->size()) == expected["content"].get<std::string>());
   CHECK_FALSE(r.object.contains("content"));
   CHECK(r.object["path"] == "/tmp/x");
   CHECK(r.object["n"] == expected["n"]);
