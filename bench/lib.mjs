@@ -35,16 +35,28 @@ export function rssKiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
 }
 
-// One JSON request over a shared keep-alive connection pool. node:http costs
-// the client far less per call than fetch, so latency rows measure the daemon.
+// Requests share a keep-alive connection pool. node:http costs the client far
+// less per call than fetch, so latency rows measure the daemon.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-export function requestJson(method, path, body) {
+// Sends one request with an optional JSON body; onResponse gets the request
+// and the response.
+function send(method, path, body, extraHeaders, onResponse, reject) {
   const url = new URL(path, baseUrl);
   const data = body === undefined ? undefined : JSON.stringify(body);
-  const headers = data === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) };
+  const headers = { ...extraHeaders };
+  if (data !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = Buffer.byteLength(data);
+  }
+  const req = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent, headers }, (res) => onResponse(req, res));
+  req.on('error', reject); // after a deliberate destroy the promise is already settled
+  req.end(data);
+}
+
+export function requestJson(method, path, body) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent, headers }, (res) => {
+    send(method, path, body, {}, (req, res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -55,9 +67,7 @@ export function requestJson(method, path, body) {
           reject(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`));
         }
       });
-    });
-    req.on('error', reject);
-    req.end(data);
+    }, reject);
   });
 }
 
@@ -65,29 +75,24 @@ export function closeConnections() {
   agent.destroy();
 }
 
-// One request over the same keep-alive pool whose body is read as it streams
-// (SSE): onChunk gets each decoded piece the moment it arrives. Resolves with
-// the status and the whole body text once the response ends.
+// One request whose body is read as it streams (SSE): onChunk gets each
+// decoded piece the moment it arrives. Resolves with the status and the body
+// text once the response ends, or as soon as onChunk returns true (the
+// request is then dropped; what it started goes on in the daemon).
 export function requestStream(method, path, body, onChunk) {
-  const url = new URL(path, baseUrl);
-  const data = body === undefined ? undefined : JSON.stringify(body);
-  const headers = { Accept: 'text/event-stream' };
-  if (data !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    headers['Content-Length'] = Buffer.byteLength(data);
-  }
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent, headers }, (res) => {
+    send(method, path, body, { Accept: 'text/event-stream' }, (req, res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (piece) => {
         text += piece;
-        onChunk?.(piece);
+        if (onChunk?.(piece) === true) {
+          req.destroy();
+          resolve({ status: res.statusCode, text });
+        }
       });
       res.on('end', () => resolve({ status: res.statusCode, text }));
       res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(data);
+    }, reject);
   });
 }

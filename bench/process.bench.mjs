@@ -7,11 +7,10 @@
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { baseUrl as base, closeConnections, percentile, requestJson, row } from './lib.mjs';
+import { baseUrl as base, closeConnections, percentile, requestJson, requestStream, row } from './lib.mjs';
 
 if (!base) {
   console.error('BENCH_BASE_URL is not set');
@@ -123,32 +122,15 @@ function checkStream(totalBytes) {
   }
 }
 
-// node:http, not fetch: undici adds several ms before the first byte here.
-function firstEvent() {
-  const url = new URL('/api/execute/stream', base);
-  const body = JSON.stringify({ command: 'echo hi; sleep 1', sessionId: 'bench' });
+async function firstEvent() {
   const s = now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => {
-          text += chunk;
-          if (!text.includes('"type":"stdout"')) return;
-          const elapsed = now() - s;
-          req.destroy(); // the command goes on; the stream is not needed
-          resolve(elapsed);
-        });
-        res.on('end', () => reject(new Error('stream ended before stdout')));
-      },
-    );
-    req.on('error', (err) => {
-      if (!req.destroyed) reject(err);
-    });
-    req.end(body);
+  let elapsed;
+  const res = await requestStream('POST', '/api/execute/stream', { command: 'echo hi; sleep 1', sessionId: 'bench' }, (piece) => {
+    if (elapsed === undefined && piece.includes('"type":"stdout"')) elapsed = now() - s;
+    return elapsed !== undefined; // the command goes on; the stream is not needed
   });
+  if (elapsed === undefined) throw new Error(`stream ended before stdout (HTTP ${res.status})`);
+  return elapsed;
 }
 
 async function streamRows() {
