@@ -107,11 +107,10 @@ std::string resolve_session_id(const http::request& req, const std::optional<std
 }
 
 nlohmann::json success(nlohmann::json fields) {
-  nlohmann::json body = {{"success", true}};
-  if (fields.is_object())
-    for (auto it = fields.begin(); it != fields.end(); ++it) body[it.key()] = it.value();
-  body["timestamp"] = iso_now();
-  return body;
+  if (!fields.is_object()) fields = nlohmann::json::object();
+  fields.emplace("success", true);  // a handler's own "success" wins
+  fields["timestamp"] = iso_now();
+  return fields;
 }
 
 }  // namespace sbx::handlers

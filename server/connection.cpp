@@ -1,16 +1,18 @@
 #include "server/connection.hpp"
 
+#include <array>
+
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "app/app.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "server/handoff.hpp"
 #include "server/render.hpp"
+#include "server/response_head.hpp"
 #include "server/sse.hpp"
 
 namespace sbx::http {
@@ -95,6 +97,7 @@ connection::connection(app& a, beast::tcp_stream stream, beast::flat_buffer buff
     : app_(a),
       stream_(std::move(stream)),
       buffer_(std::move(buffer)),
+      idle_timer_(stream_.get_executor()),
       keepalive_(stream_.get_executor()) {
   app_.add_connection(this);
 }
@@ -131,10 +134,28 @@ void connection::do_read() {
   // The body limit is enforced by the body parser (and Content-Length is checked
   // first, for a clean 413); the proxy streams bodies of any size.
   header_parser_->body_limit(boost::none);
-  stream_.expires_after(std::chrono::milliseconds(app_.cfg().idle_timeout_ms));
+  reading_ = true;
+  read_deadline_ =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(app_.cfg().idle_timeout_ms);
+  arm_idle_timer();
   bhttp::async_read_header(
       stream_, buffer_, *header_parser_,
       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+}
+
+void connection::arm_idle_timer() {
+  if (idle_timer_armed_) return;
+  idle_timer_armed_ = true;
+  idle_timer_.expires_at(read_deadline_);
+  idle_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->idle_timer_armed_ = false;
+    if (ec || self->closed_ || !self->reading_) return;
+    // A later request moved the deadline: wait for the rest of it.
+    if (std::chrono::steady_clock::now() < self->read_deadline_) return self->arm_idle_timer();
+    self->close();
+  });
 }
 
 void connection::on_header(beast::error_code ec) {
@@ -194,6 +215,12 @@ void connection::on_header(beast::error_code ec) {
                                        ")",
                                    {{"limit", app_.cfg().max_body_bytes}}));
 
+  if (header_parser_->is_done()) {
+    // No body (a GET, or Content-Length: 0): nothing more to read.
+    reading_ = false;
+    header_parser_.reset();
+    return dispatch();
+  }
   body_parser_.emplace(std::move(*header_parser_));
   header_parser_.reset();
   body_parser_->body_limit(app_.cfg().max_body_bytes);
@@ -225,7 +252,7 @@ void connection::on_body(beast::error_code ec) {
   req_.body = std::move(body_parser_->get().body());
   body_parser_.reset();
   // A handler may take as long as its command does.
-  stream_.expires_never();
+  reading_ = false;
   dispatch();
 }
 
@@ -235,9 +262,10 @@ void connection::dispatch() {
     if (req_.verb == method::options) return on_response(response::empty(204));
     return on_response(response::error(not_found_error()));
   }
+  // A handler that answers at once, on this thread, is answered without a hop.
   responder done([self](response res) {
-    net::post(self->stream_.get_executor(),
-              [self, res = std::move(res)]() mutable { self->on_response(std::move(res)); });
+    net::dispatch(self->stream_.get_executor(),
+                  [self, res = std::move(res)]() mutable { self->on_response(std::move(res)); });
   });
   try {
     route_->handler(app_, std::move(req_), done);
@@ -254,24 +282,26 @@ void connection::on_response(response res) {
 }
 
 void connection::write_response(response res, bool force_close) {
-  auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(
-      static_cast<bhttp::status>(res.status), 11);
-  if (!res.content_type.empty()) msg->set(bhttp::field::content_type, res.content_type);
-  for (const auto& [k, v] : k_cors_headers) msg->set(k, v);
-  for (const auto& [k, v] : res.headers) msg->insert(k, v);
-  msg->body() = std::move(res.body);
   if (force_close || shutdown_requested_) keep_alive_ = false;
-  msg->keep_alive(keep_alive_);
-  msg->prepare_payload();
-  write_holder_ = msg;
-  bhttp::async_write(stream_, *msg,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
-                       self->on_written(ec, bytes);
-                     });
+  out_head_ = response_head(res, keep_alive_);
+  out_body_.clear();
+  if (status_has_body(res.status)) {
+    // A small body shares the head's buffer; a large one is written where it is.
+    if (res.body.size() <= k_inline_chunk)
+      out_head_ += res.body;
+    else
+      out_body_ = std::move(res.body);
+  }
+  std::array<net::const_buffer, 2> buffers{net::buffer(out_head_), net::buffer(out_body_)};
+  net::async_write(stream_, buffers,
+                   [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                     self->on_written(ec, bytes);
+                   });
 }
 
 void connection::on_written(beast::error_code ec, std::size_t bytes) {
-  write_holder_.reset();
+  out_head_.clear();
+  out_body_ = std::string();
   bytes_out_ += bytes;
   finish_exchange();
   if (ec || !keep_alive_) return close();
@@ -300,6 +330,7 @@ void connection::finish_exchange() {
 void connection::close() {
   if (closed_) return;
   closed_ = true;
+  idle_timer_.cancel();
   keepalive_.cancel();
   if (channel_) channel_->cancel();
   beast::error_code ec;
@@ -441,22 +472,23 @@ void resume_session(app& a, std::unique_ptr<connection_handoff> conn) {
 
 void finish_handoff(app& a, std::unique_ptr<connection_handoff> conn, response res) {
   (void)a;
-  auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(
-      static_cast<bhttp::status>(res.status), 11);
-  if (!res.content_type.empty()) msg->set(bhttp::field::content_type, res.content_type);
-  for (const auto& [k, v] : k_cors_headers) msg->set(k, v);
-  for (const auto& [k, v] : res.headers) msg->insert(k, v);
-  msg->body() = std::move(res.body);
-  msg->keep_alive(false);
-  msg->prepare_payload();
+  struct reply {
+    std::string head, body;
+    unsigned status;
+  };
+  auto out = std::make_shared<reply>();
+  out->head = response_head(res, false);
+  if (status_has_body(res.status)) out->body = std::move(res.body);
+  out->status = res.status;
+  std::array<net::const_buffer, 2> buffers{net::buffer(out->head), net::buffer(out->body)};
   auto* stream = &conn->stream;
   auto method = std::string(conn->parser->get().method_string());
   auto target = std::string(conn->parser->get().target());
-  bhttp::async_write(
-      *stream, *msg,
-      [msg, conn = std::move(conn), method, target](beast::error_code, std::size_t bytes) {
-        log_request(method, target.substr(0, target.find('?')), msg->result_int(), bytes,
-                    conn->started, conn->trace_id);
+  net::async_write(
+      *stream, buffers,
+      [out, conn = std::move(conn), method, target](beast::error_code, std::size_t bytes) {
+        log_request(method, target.substr(0, target.find('?')), out->status, bytes, conn->started,
+                    conn->trace_id);
         beast::error_code ec;
         conn->stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
         conn->stream.close();

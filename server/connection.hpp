@@ -49,6 +49,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void fail_request(const api_error& e);  // answers and closes (request not fully read)
   void finish_exchange();
   void close();
+  void arm_idle_timer();
 
   // Server-Sent Events
   void start_stream(std::shared_ptr<sse_channel> channel,
@@ -78,7 +79,15 @@ class connection : public std::enable_shared_from_this<connection> {
   std::chrono::steady_clock::time_point started_;
   unsigned status_ = 0;
   std::uint64_t bytes_out_ = 0;
-  std::shared_ptr<void> write_holder_;
+  // The response being written: its head (with a small body inline) and a large body.
+  std::string out_head_;
+  std::string out_body_;
+  // Reading a request must finish by read_deadline_. One timer per connection
+  // checks it lazily, so a request costs no timer operation.
+  std::chrono::steady_clock::time_point read_deadline_;
+  bool reading_ = false;
+  bool idle_timer_armed_ = false;
+  boost::asio::steady_timer idle_timer_;
 
   std::shared_ptr<sse_channel> channel_;
   // Bytes waiting for the socket, and those being written now.

@@ -38,7 +38,9 @@ void listener::stop() {
 
 void listener::do_accept() {
   acceptor_.async_accept(
-      net::make_strand(app_.connection_io()),
+      // Each I/O context runs on one thread, so its plain executor already
+      // serialises a connection's handlers; a strand would only add cost.
+      app_.connection_io(),
       [self = shared_from_this()](boost::system::error_code ec, net::ip::tcp::socket socket) {
         if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
         if (ec) {
