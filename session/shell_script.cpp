@@ -25,7 +25,7 @@ bool valid_env_name(std::string_view name) {
   return true;
 }
 
-std::string preamble() {
+std::string preamble(int daemon_pid, int script_fd) {
   // Aliases persist between commands like in an interactive shell.
   // __sbx_rc sets $? (so `false` then `echo $?` prints 1); __sbx_r reports a
   // command's status and cwd, __sbx_e the environment. They are read-only so
@@ -41,7 +41,12 @@ std::string preamble() {
          "builtin printf '\\0%s\\0' \"$PWD\"; } >&" +
          ctl +
          "; builtin return \"$s\"; }\n"
-         "builtin readonly -f __sbx_rc __sbx_r __sbx_e\n";
+         "builtin readonly -f __sbx_rc __sbx_r __sbx_e\n"
+         // eval at top level, as if typed: `return` outside a function is the
+         // usual error, and bash's messages carry no file name. $? of the
+         // previous command is carried into this one.
+         "builtin readonly __sbx_l='__sbx_p=$?;builtin eval \"$(</proc/" +
+         std::to_string(daemon_pid) + "/fd/" + std::to_string(script_fd) + ")\";__sbx_r'\n";
 }
 
 std::string command_script(std::string_view command, int daemon_pid, int out_fd, int err_fd,
@@ -68,12 +73,8 @@ std::string command_script(std::string_view command, int daemon_pid, int out_fd,
   return script;
 }
 
-std::string command_line(int daemon_pid, int script_fd) {
-  // eval at top level, as if typed: `return` outside a function is the
-  // usual error, and bash's messages carry no file name. $? of the previous
-  // command is carried into this one.
-  return "__sbx_p=$?;builtin eval \"$(</proc/" + std::to_string(daemon_pid) + "/fd/" +
-         std::to_string(script_fd) + ")\";__sbx_r\n";
+std::string command_line() {
+  return "builtin eval \"$__sbx_l\"\n";
 }
 
 std::string snapshot_line() {

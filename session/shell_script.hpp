@@ -18,8 +18,10 @@ std::string shell_quote(std::string_view text);
 // Valid environment variable name: [A-Za-z_][A-Za-z0-9_]*.
 bool valid_env_name(std::string_view name);
 
-// One-time set-up sent when the shell starts: the report functions.
-std::string preamble();
+// One-time set-up sent when the shell starts: the report functions, and the
+// read-only text of the command line (see command_line) with the path of the
+// session's script memfd, the daemon's fd `script_fd`.
+std::string preamble(int daemon_pid, int script_fd);
 
 // The script for one command, stored in a memfd the shell evaluates: it runs
 // `command` with stdout/stderr to the daemon's fds `out_fd`/`err_fd`. With
@@ -28,11 +30,11 @@ std::string command_script(std::string_view command, int daemon_pid, int out_fd,
                            const std::optional<std::string>& cwd,
                            const std::map<std::string, std::string>& env);
 
-// The line written to the shell for a command: evaluates the script in the
-// daemon's fd `script_fd` (read without a fork), then reports
-// "C<status>\0<cwd>\0" on the control fd. bash reads a pipe one byte per
-// system call, so this line is kept short and the command travels in the memfd.
-std::string command_line(int daemon_pid, int script_fd);
+// The line written to the shell for a command: evaluates the session's
+// script memfd (read without a fork), then reports "C<status>\0<cwd>\0" on
+// the control fd. bash reads a pipe one byte per system call, so the line
+// only expands the text the preamble stored, and the command travels in the memfd.
+std::string command_line();
 
 // Reports "E<export -p output>\0<cwd>\0" on the control fd.
 std::string snapshot_line();

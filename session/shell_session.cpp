@@ -56,14 +56,13 @@ std::string output_limit_reason(std::uint64_t limit) {
 struct shell_session::running_command {
   explicit running_command(net::strand<net::io_context::executor_type> ex) : timer(ex) {}
   ~running_command() {
-    close_fd(command_fd);
     close_fd(out_write);
     close_fd(err_write);
   }
   job j;
   std::shared_ptr<output_budget> budget;
   std::shared_ptr<output_capture> out, err;
-  int command_fd = -1, out_write = -1, err_write = -1;
+  int out_write = -1, err_write = -1;
   net::steady_timer timer;
   bool answered = false;
   bool stopping = false;
@@ -78,6 +77,7 @@ shell_session::shell_session(runtime& rt, session_options opts)
 
 shell_session::~shell_session() {
   if (shell_pid_ > 0) process::signal_tree(shell_pid_, SIGKILL);
+  close_fd(script_fd_);
 }
 
 std::string shell_session::cwd() const {
@@ -93,6 +93,10 @@ status shell_session::start() {
                       "Failed to create session '" + opts_.id + "': working directory '" +
                           opts_.cwd + "' does not exist or is not a directory",
                       {{"sessionId", opts_.id}, {"cwd", opts_.cwd}});
+  script_fd_ = memfd_create("sandboxd-command", MFD_CLOEXEC);
+  if (script_fd_ < 0)
+    return make_error(codes::internal_error, "Failed to create session '" + opts_.id +
+                                                 "': memfd_create: " + std::strerror(errno));
   return spawn_shell();
 }
 
@@ -132,7 +136,7 @@ status shell_session::spawn_shell() {
     std::lock_guard lock(mutex_);
     cwd_ = opts_.cwd;
   }
-  write_line(preamble());
+  write_line(preamble(daemon_pid(), script_fd_));
   read_control();
   log::debug("session shell started", {{"sessionId", opts_.id}, {"pid", shell_pid_}});
   return ok_status();
@@ -230,14 +234,15 @@ void shell_session::start_command(job j) {
   cmd->out = std::make_shared<output_capture>(strand_, out->read, cmd->budget);
   cmd->err = std::make_shared<output_capture>(strand_, err->read, cmd->budget);
 
-  // The command and its redirections go through a memfd the shell reads in
+  // The command and its redirections go through the memfd the shell reads in
   // one piece: any length, and the line on its stdin stays short.
-  cmd->command_fd = memfd_create("sandboxd-command", MFD_CLOEXEC);
-  if (cmd->command_fd < 0) return fail(std::string("memfd_create: ") + std::strerror(errno));
   std::string script = command_script(j.req.command, daemon_pid(), cmd->out_write, cmd->err_write,
                                       j.req.cwd, j.req.env);
+  if (::ftruncate(script_fd_, 0) != 0)
+    return fail(std::string("ftruncate: ") + std::strerror(errno));
   for (std::size_t off = 0; off < script.size();) {
-    ssize_t n = ::write(cmd->command_fd, script.data() + off, script.size() - off);
+    ssize_t n =
+        ::pwrite(script_fd_, script.data() + off, script.size() - off, static_cast<off_t>(off));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail(std::string("write: ") + std::strerror(errno));
     off += static_cast<std::size_t>(n);
@@ -253,7 +258,7 @@ void shell_session::start_command(job j) {
       if (auto self = weak.lock()) self->on_timeout();
     });
   }
-  std::string line = command_line(daemon_pid(), cmd->command_fd);
+  std::string line = command_line();
   snapshot_current_ = false;  // the command may change the environment or directory
   cmd->j = std::move(j);
   current_ = std::move(cmd);
