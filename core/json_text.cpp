@@ -1,5 +1,7 @@
 #include "core/json_text.hpp"
 
+#include "core/byte_scan.hpp"
+
 #include <cstdint>
 #include <cstring>
 
@@ -28,38 +30,20 @@ void append_quoted(std::string& out, std::string_view s) {
   out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   std::size_t run = 0;  // start of bytes copied verbatim
-  constexpr std::uint64_t ones = 0x0101010101010101ULL;
-  constexpr std::uint64_t highs = 0x8080808080808080ULL;
-  auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
   for (std::size_t i = 0; i < s.size();) {
-    // Eight plain ASCII bytes at a time (SWAR): no byte >= 0x80, none below
-    // 0x20, no quote, no backslash.
-    while (i + 8 <= s.size()) {
-      std::uint64_t v;
-      std::memcpy(&v, s.data() + i, 8);
-      std::uint64_t non_ascii = validate_utf8 ? (v & highs) : 0;
-      if (non_ascii | ((v - ones * 0x20) & ~v & highs) | has_zero(v ^ (ones * '"')) |
-          has_zero(v ^ (ones * '\\')))
-        break;
-      i += 8;
-    }
+    i += json_plain_prefix<validate_utf8>(s.data() + i, s.size() - i);
     if (i >= s.size()) break;
     auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && (c < 0x80 || !validate_utf8) && c != '"' && c != '\\') {
-      ++i;
-      continue;
-    }
-    out.append(s.data() + run, i - run);
-    if (c >= 0x80) {
-      std::size_t len = utf8_sequence(s, i);
-      if (len) {
-        out.append(s.data() + i, len);
-        i += len;
-      } else {
-        out.append("\xEF\xBF\xBD");
-        ++i;
+    if (c >= 0x80) {  // only stopped at when validating
+      if (auto len = utf8_sequence(s, i)) {
+        i += len;  // well-formed: stays in the verbatim run
+        continue;
       }
+      out.append(s.data() + run, i - run);
+      out.append("\xEF\xBF\xBD");
+      ++i;
     } else {
+      out.append(s.data() + run, i - run);
       switch (c) {
         case '"':
           out.append("\\\"");

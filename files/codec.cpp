@@ -1,5 +1,7 @@
 #include "files/codec.hpp"
 
+#include "core/byte_scan.hpp"
+
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -47,12 +49,6 @@ std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end) {
     return cont(1) && cont(2) && cont(3) ? 4 : 0;
   }
   return 0;
-}
-
-bool all_ascii8(const unsigned char* p) {
-  std::uint64_t w;
-  std::memcpy(&w, p, 8);
-  return (w & 0x8080808080808080ULL) == 0;
 }
 
 }  // namespace
@@ -149,10 +145,8 @@ bool utf8_valid(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
   while (p < end) {
-    if (end - p >= 8 && all_ascii8(p)) {
-      p += 8;
-      continue;
-    }
+    p += ascii_prefix(reinterpret_cast<const char*>(p), static_cast<std::size_t>(end - p));
+    if (p == end) break;
     std::size_t n = utf8_sequence(p, end);
     if (n == 0) return false;
     p += n;

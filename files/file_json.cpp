@@ -2,6 +2,7 @@
 
 #include "core/clock.hpp"
 #include "core/json_text.hpp"
+#include "core/large_buffer.hpp"
 #include "files/codec.hpp"
 
 namespace sbx::files {
@@ -39,7 +40,7 @@ void entry_append(std::string& out, const file_entry& e) {
 
 std::string read_body(const std::string& path, const file_content& c) {
   std::string out;
-  out.reserve(c.content.size() + c.content.size() / 16 + path.size() + 256);
+  reserve_large(out, c.content.size() + c.content.size() / 16 + path.size() + 256);
   out += "{\"success\":true,\"path\":";
   append_json_string(out, path);
   out += ",\"content\":";

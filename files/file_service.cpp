@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/clock.hpp"
+#include "core/large_buffer.hpp"
 #include "files/codec.hpp"
 #include "files/file_io.hpp"
 #include "files/fs_error.hpp"
@@ -113,7 +114,9 @@ result<file_content> file_service::read(const std::string& session, const std::s
   auto fd = open_regular(resolve(session, path), path, ops::read, st);
   if (!fd) return fd.error();
 
-  std::string data(static_cast<std::size_t>(st.st_size), '\0');
+  std::string data;
+  reserve_large(data, static_cast<std::size_t>(st.st_size));
+  data.resize(static_cast<std::size_t>(st.st_size));
   ssize_t n = files::read_at(fd->get(), data.data(), data.size(), 0);
   if (n < 0) return fs_error(static_cast<int>(-n), ops::read, path);
   data.resize(static_cast<std::size_t>(n));  // shrunk while we read

@@ -9,6 +9,7 @@
 
 #include "app/app.hpp"
 #include "core/clock.hpp"
+#include "core/large_buffer.hpp"
 #include "core/log.hpp"
 #include "server/handoff.hpp"
 #include "server/render.hpp"
@@ -224,6 +225,7 @@ void connection::on_header(beast::error_code ec) {
   body_parser_.emplace(std::move(*header_parser_));
   header_parser_.reset();
   body_parser_->body_limit(app_.cfg().max_body_bytes);
+  if (auto len = body_parser_->content_length()) reserve_large(body_parser_->get().body(), *len);
   // Large bodies are read in large pieces; flat_buffer only reads into spare capacity.
   buffer_.reserve(64 * 1024);
   auto read_body = [self = shared_from_this()] {

@@ -102,6 +102,11 @@ TEST_CASE("UTF-8 checks and character-boundary cuts", "[files]") {
   CHECK_FALSE(files::utf8_valid("\xC0\xAF"));      // overlong
   CHECK_FALSE(files::utf8_valid("\xED\xA0\x80"));  // surrogate
   CHECK_FALSE(files::utf8_valid("\xFF"));
+  // ASCII is skipped in blocks: a bad byte at any offset is still found.
+  for (std::size_t len = 0; len < 40; ++len) {
+    CHECK(files::utf8_valid(std::string(len, 'a') + "\xC3\xA9" + std::string(len % 19, 'b')));
+    CHECK_FALSE(files::utf8_valid(std::string(len, 'a') + "\xFF" + std::string(len % 19, 'b')));
+  }
   std::string smile = "ab\xF0\x9F\x98\x80";
   CHECK(files::utf8_cut(smile) == smile.size());
   for (std::size_t keep = 3; keep < smile.size(); ++keep)
@@ -504,7 +509,7 @@ TEST_CASE("timestamps and modes use find's formats", "[files]") {
   CHECK(files::mode_string(04640) == "rw-r-----");
 }
 
-TEST_CASE("exists follows links; dangling links do not exist", "[files]") {
+TEST_CASE("exists follows links, dangling links do not exist", "[files]") {
   fixture f;
   spit(f.at("t"), "x");
   REQUIRE(::symlink("t", f.at("good").c_str()) == 0);

@@ -149,7 +149,7 @@ TEST_CASE("a process that exits 0 completes with its output, pid and times") {
   CHECK_FALSE(logs.out_truncated);
 }
 
-TEST_CASE("finished processes share one output budget; the newest keep theirs") {
+TEST_CASE("finished processes share one output budget, the newest keep theirs") {
   auto c = test_config();
   c.finished_log_bytes = 300 * 1024;
   harness h(c);
@@ -172,7 +172,7 @@ TEST_CASE("finished processes share one output budget; the newest keep theirs") 
   CHECK(h.registry.get(ids[0]).value().status == process_status::completed);
 }
 
-TEST_CASE("exit N reaches failed with code N; a foreign signal gives 128+n") {
+TEST_CASE("exit N reaches failed with code N, a foreign signal gives 128+n") {
   harness h;
   auto a = h.start("exit 3");
   auto b = h.start("kill -USR1 $$");
@@ -211,7 +211,7 @@ TEST_CASE("a missing working directory completes with exit code 1 and says why")
   CHECK(h.registry.logs(p->id)->err == "Failed to change directory to /definitely/not/here\n");
 }
 
-TEST_CASE("empty commands are rejected; ids are unique while running") {
+TEST_CASE("empty commands are rejected, ids are unique while running") {
   harness h;
   auto empty = h.start("  \n\t");
   REQUIRE_FALSE(empty.ok());
