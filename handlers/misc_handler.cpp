@@ -8,6 +8,7 @@
 #include <set>
 
 #include "app/app.hpp"
+#include "core/clock.hpp"
 #include "handlers/request_body.hpp"
 
 namespace sbx::handlers {
@@ -45,7 +46,11 @@ void root(app&, http::request, http::responder done) {
 }
 
 void ping(app&, http::request, http::responder done) {
-  done(http::response::json(success({{"message", "pong"}, {"status", "healthy"}})));
+  // The health check clients poll: the body success() would build, written
+  // directly (keys in the same order).
+  done(http::response::text(
+      R"({"message":"pong","status":"healthy","success":true,"timestamp":")" + iso_now() + "\"}",
+      "application/json"));
 }
 
 void version(app& a, http::request, http::responder done) {

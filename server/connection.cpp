@@ -182,16 +182,20 @@ void connection::on_header(beast::error_code ec) {
   req_.path = req_.target.substr(0, q);
   if (q != std::string::npos) req_.query = req_.target.substr(q + 1);
   for (const auto& field : h) req_.headers.emplace_back(field.name_string(), field.value());
+  // The trace id only ever reaches the access log.
+  const bool logged = log::enabled(log::level::info);
   if (auto t = req_.header("X-Trace-Id"); t && !t->empty() && t->size() <= 128)
     req_.trace_id = std::string(*t);
-  else
+  else if (logged)
     req_.trace_id = random_hex(8);
   req_.remote_address = remote_address_;
   keep_alive_ = h.keep_alive();
-  // The request moves into its handler; keep what the access log needs.
-  log_method_ = std::string(h.method_string());
-  log_path_ = req_.path;
-  log_trace_id_ = req_.trace_id;
+  if (logged) {
+    // The request moves into its handler; keep what the access log needs.
+    log_method_ = std::string(h.method_string());
+    log_path_ = req_.path;
+    log_trace_id_ = req_.trace_id;
+  }
 
   auto match = match_route(route_table(), req_.verb, req_.path);
   route_ = match.found;
