@@ -130,6 +130,7 @@ void connection::do_read() {
   if (closed_) return;
   if (shutdown_requested_) return close();
   idle_ = true;
+  head_request_ = false;
   header_parser_ = std::make_unique<header_parser>();
   header_parser_->header_limit(static_cast<std::uint32_t>(app_.cfg().max_header_bytes));
   // The body limit is enforced by the body parser (and Content-Length is checked
@@ -177,6 +178,7 @@ void connection::on_header(beast::error_code ec) {
   const auto& h = header_parser_->get();
   req_ = request{};
   req_.verb = to_method(h.method());
+  head_request_ = req_.verb == method::head;
   req_.target = std::string(h.target());
   auto q = req_.target.find('?');
   req_.path = req_.target.substr(0, q);
@@ -291,7 +293,7 @@ void connection::write_response(response res, bool force_close) {
   if (force_close || shutdown_requested_) keep_alive_ = false;
   out_head_ = response_head(res, keep_alive_);
   out_body_.clear();
-  if (status_has_body(res.status)) {
+  if (status_has_body(res.status) && !head_request_) {
     // A small body shares the head's buffer; a large one is written where it is.
     if (res.body.size() <= k_inline_chunk)
       out_head_ += res.body;

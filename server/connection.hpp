@@ -72,6 +72,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string log_method_, log_path_, log_trace_id_;
   const route* route_ = nullptr;
   bool keep_alive_ = true;
+  bool head_request_ = false;  // its response carries the length but no body
   bool in_request_ = false;
   bool idle_ = false;
   bool closed_ = false;

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { json, raw, rawHeaderValues, startDaemon } from '../lib/daemon.mjs';
 
@@ -40,6 +41,33 @@ function assertErrorBody(res, what) {
 }
 
 const bodyOf = (res) => JSON.parse(res.body.toString('utf8'));
+
+/**
+ * Writes `text` on a fresh connection and collects what comes back until
+ * `done(received)` holds or the daemon closes the connection (within `limitMs`).
+ */
+function exchange(port, text, done, limitMs = 5000) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no close within ${limitMs} ms; got ${JSON.stringify(received)}`));
+    }, limitMs);
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(received);
+    };
+    socket.on('connect', () => socket.write(text));
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+      if (done(received)) finish();
+    });
+    socket.on('close', finish);
+    socket.on('error', finish);
+  });
+}
 
 let daemon;
 
@@ -213,6 +241,43 @@ describe('connection handling', () => {
       assert.equal(second.reusedSocket, true, 'second request reused the first connection');
     } finally {
       agent.destroy();
+    }
+  });
+
+  test('a HEAD response has no body, so the next response on the connection is intact', async () => {
+    const reply = await exchange(daemon.port, 'HEAD /api/ping HTTP/1.1\r\nHost: x\r\n\r\nGET /api/ping HTTP/1.1\r\nHost: x\r\n\r\n', (text) => /"message":"pong"/.test(text));
+    const second = reply.indexOf('HTTP/1.1 ', 1);
+    assert.ok(second > 0, `two responses: ${reply}`);
+    const first = reply.slice(0, second);
+    assert.ok(first.endsWith('\r\n\r\n'), `HEAD response ends after its head: ${JSON.stringify(first)}`);
+    assert.match(first, /\r\nContent-Length: \d+\r\n/);
+    assert.match(reply.slice(second), /^HTTP\/1\.1 200 OK\r\n/);
+  });
+
+  test('an idle keep-alive connection is closed after SANDBOXD_IDLE_TIMEOUT_MS, a busy one is not', async () => {
+    const quick = await startDaemon({ env: { SANDBOXD_IDLE_TIMEOUT_MS: '300' } });
+    try {
+      // Requests 100 ms apart for longer than the timeout keep one connection.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (let i = 0; i < 8; i++) {
+          const res = await raw(quick.baseUrl, { path: '/api/ping', agent });
+          assert.equal(res.status, 200);
+          if (i > 0) assert.equal(res.reusedSocket, true, `request ${i} reused the connection`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      } finally {
+        agent.destroy();
+      }
+      // Left idle, or stalled inside a request's header, a connection is closed.
+      for (const sent of ['GET /api/ping HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /api/ping HTTP/1.1\r\n']) {
+        const started = Date.now();
+        await exchange(quick.port, sent, () => false, 5000);
+        const waited = Date.now() - started;
+        assert.ok(waited >= 250 && waited < 5000, `closed after ${waited} ms`);
+      }
+    } finally {
+      await quick.stop();
     }
   });
 
