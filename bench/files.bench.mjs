@@ -127,31 +127,50 @@ async function binaryRows() {
   fs.rmSync(p);
 }
 
-async function streamOnce(p, size) {
-  const res = await fetch(new URL('/api/read/stream', base), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ path: p }),
-  });
-  let received = 0;
-  let tail = '';
-  for await (const piece of res.body) {
-    received += piece.length;
-    tail = (tail + Buffer.from(piece.subarray(Math.max(0, piece.length - 200))).toString('latin1')).slice(-200);
+// Read streams are timed with curl too (see curlPost); one more stream per
+// size is kept and checked chunk by chunk against the file.
+function curlStream(p, outFile) {
+  const r = spawnSync('curl', ['-sS', '-o', outFile, '-w', '%{http_code} %{time_total}',
+    '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify({ path: p }),
+    new URL('/api/read/stream', base).href], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`curl: ${r.stderr}`);
+  const [code, seconds] = r.stdout.split(' ');
+  if (code !== '200') throw new Error(`/api/read/stream: HTTP ${code}`);
+  return Number(seconds) * 1000;
+}
+
+function checkStream(p, expected) {
+  const outFile = path.join(dir, 'stream.sse');
+  curlStream(p, outFile);
+  const text = fs.readFileSync(outFile, 'latin1');
+  fs.rmSync(outFile);
+  let offset = 0;
+  let complete = false;
+  for (const frame of text.split('\n\n')) {
+    if (!frame.startsWith('data: ')) continue;
+    const event = JSON.parse(frame.slice(6));
+    if (event.type === 'chunk') {
+      const bytes = Buffer.from(event.data, 'base64');
+      if (!bytes.equals(expected.subarray(offset, offset + bytes.length))) throw new Error(`stream differs at ${offset}`);
+      offset += bytes.length;
+    } else if (event.type === 'complete') {
+      complete = event.bytesRead === expected.length;
+    } else if (event.type === 'error') {
+      throw new Error(`stream error: ${event.error}`);
+    }
   }
-  if (!tail.includes(`"type":"complete","bytesRead":${size}`) && !tail.includes(`"bytesRead":${size},"type":"complete"`))
-    throw new Error(`stream did not complete: ...${tail}`);
-  if (received < (size * 4) / 3) throw new Error('stream too short');
+  if (!complete || offset !== expected.length) throw new Error(`stream delivered ${offset} of ${expected.length} bytes`);
 }
 
 async function streamRows(label, size, count) {
   const p = path.join(dir, `stream-${label}.bin`);
-  const block = Buffer.alloc(MB);
-  for (let i = 0; i < block.length; i++) block[i] = (i * 131 + 7) & 0xff;
-  const fd = fs.openSync(p, 'w');
-  for (let written = 0; written < size; written += MB) fs.writeSync(fd, block, 0, Math.min(MB, size - written));
-  fs.closeSync(fd);
-  const samples = await repeat(() => streamOnce(p, size), { count, budgetMs: 30_000 });
+  const data = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) data[i] = ((i % MB) * 131 + 7) & 0xff;
+  fs.writeFileSync(p, data);
+  checkStream(p, data);
+  const samples = [];
+  const deadline = Date.now() + 30_000;
+  for (let i = 0; i < count && (i < 3 || Date.now() < deadline); i++) samples.push(curlStream(p, '/dev/null'));
   row(`files.read_stream.binary.${label}`, 'MB/s', mbps(size, samples));
   fs.rmSync(p);
 }

@@ -8,6 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
 #include "core/clock.hpp"
 #include "core/large_buffer.hpp"
 #include "files/codec.hpp"
@@ -24,6 +27,8 @@ using files::fs_error;
 namespace ops = files::ops;
 
 constexpr int k_max_symlink_hops = 40;
+// Replaced files at least this large are freed after the write answers.
+constexpr off_t k_deferred_free_bytes = 1024 * 1024;
 
 api_error not_found(std::string_view operation, const std::string& path) {
   return fs_error(ENOENT, operation, path, "File not found: " + path);
@@ -200,7 +205,14 @@ status file_service::write(const std::string& session, const std::string& path,
   }
   if (::fsync(fd.get()) != 0) return fail(errno);
   if (int err = fd.close_checked()) return fail(err);
+  // Freeing a large file's blocks takes milliseconds (more on a disk mounted
+  // with discard). Held open past the rename, the replaced file is freed by a
+  // close on the pool instead of inside the rename the request waits for.
+  files::unique_fd replaced;
+  if (exists && st.st_size >= k_deferred_free_bytes)
+    replaced.reset(::open(target->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (::rename(temp.c_str(), target->c_str()) != 0) return fail(errno);
+  if (replaced) boost::asio::post(rt_.blocking, [fd = replaced.release()] { ::close(fd); });
   return ok_status();
 }
 

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "core/byte_scan.hpp"
+
 namespace sbx::files {
 namespace {
 
@@ -141,25 +143,9 @@ class scanner {
   }
 
  private:
-  // Index of the first '"', '\\' or control character at or after i; eight
-  // bytes at a time (SWAR) through the long runs of a file's text.
+  // Index of the first '"', '\\' or control character at or after i.
   std::size_t next_special(std::size_t i) const {
-    constexpr std::uint64_t ones = 0x0101010101010101ULL;
-    constexpr std::uint64_t highs = 0x8080808080808080ULL;
-    auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
-    const char* p = t_.data();
-    const std::size_t n = t_.size();
-    for (; i + 8 <= n; i += 8) {
-      std::uint64_t v;
-      std::memcpy(&v, p + i, 8);
-      std::uint64_t below_space = (v - ones * 0x20) & ~v & highs;
-      if (below_space | has_zero(v ^ (ones * '"')) | has_zero(v ^ (ones * '\\'))) break;
-    }
-    for (; i < n; ++i) {
-      auto c = static_cast<unsigned char>(p[i]);
-      if (c == '"' || c == '\\' || c < 0x20) break;
-    }
-    return i;
+    return i + json_plain_prefix<false>(t_.data() + i, t_.size() - i);
   }
 
   std::optional<std::uint32_t> hex4() {
