@@ -3,10 +3,11 @@
 // Fixtures live in a temp directory on this machine (the daemon is local)
 // and are removed at the end. Every loop is bounded in count and time.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { daemonPid } from './lib.mjs';
 
 const base = process.env.BENCH_BASE_URL;
 if (!base) {
@@ -175,6 +176,30 @@ async function streamRows(label, size, count) {
   fs.rmSync(p);
 }
 
+// The daemon's anonymous memory (its heap) while one 200 MB stream runs:
+// sampled every few ms, reported as the peak above the level just before.
+function anonKiB() {
+  return Number(/RssAnon:\s+(\d+)/.exec(fs.readFileSync(`/proc/${daemonPid}/status`, 'utf8'))[1]);
+}
+
+async function streamMemoryRow(size) {
+  if (!daemonPid) return;
+  const p = path.join(dir, 'stream-memory.bin');
+  fs.writeFileSync(p, Buffer.alloc(size, 7));
+  curlStream(p, '/dev/null');  // the pool thread and its buffers exist before the baseline
+  const before = anonKiB();
+  let peak = before;
+  const curl = spawn('curl', ['-sS', '-o', '/dev/null', '-H', 'Content-Type: application/json',
+    '--data-binary', JSON.stringify({ path: p }), new URL('/api/read/stream', base).href]);
+  const done = new Promise((resolve) => curl.on('exit', resolve));
+  const sampler = setInterval(() => { peak = Math.max(peak, anonKiB()); }, 2);
+  const code = await done;
+  clearInterval(sampler);
+  if (code !== 0) throw new Error(`curl exited ${code}`);
+  console.log(`ROW\tfiles.read_stream.200MB daemon heap growth (RssAnon peak)\tKiB\t${peak - before}\t-`);
+  fs.rmSync(p);
+}
+
 async function listRow() {
   const tree = path.join(dir, 'tree');
   for (let d = 0; d < 100; d++) {
@@ -198,6 +223,7 @@ try {
   await binaryRows();
   await streamRows('20MB', 20 * MB, 10);
   await streamRows('200MB', 200 * MB, 3);
+  await streamMemoryRow(200 * MB);
   await listRow();
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
