@@ -486,7 +486,8 @@ void finish_handoff(app& a, std::unique_ptr<connection_handoff> conn, response r
   };
   auto out = std::make_shared<reply>();
   out->head = response_head(res, false);
-  if (status_has_body(res.status)) out->body = std::move(res.body);
+  if (status_has_body(res.status) && conn->parser->get().method() != bhttp::verb::head)
+    out->body = std::move(res.body);
   out->status = res.status;
   std::array<net::const_buffer, 2> buffers{net::buffer(out->head), net::buffer(out->body)};
   auto* stream = &conn->stream;
