@@ -6,9 +6,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstring>
+#include <deque>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace sbx::files {
 namespace {
@@ -83,14 +90,73 @@ magic_t thread_magic() {
   return handle.get();
 }
 
+// libmagic's answer depends only on the bytes it is given, and costs 3-5 ms
+// for text whatever its length: recent answers are kept by a digest of those
+// bytes, so reading an unchanged file again skips it.
+class recent_answers {
+ public:
+  std::optional<std::string> find(const std::string& digest) {
+    std::lock_guard lock(mutex_);
+    auto it = answers_.find(digest);
+    if (it == answers_.end()) return std::nullopt;
+    return it->second;
+  }
+  void add(std::string digest, const std::string& mime) {
+    std::lock_guard lock(mutex_);
+    if (!answers_.emplace(digest, mime).second) return;
+    order_.push_back(std::move(digest));
+    if (order_.size() > k_capacity) {
+      answers_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+
+ private:
+  static constexpr std::size_t k_capacity = 512;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::string> answers_;
+  std::deque<std::string> order_;
+};
+
+recent_answers& answers() {
+  static recent_answers cache;
+  return cache;
+}
+
+// Two independent 64-bit hashes and the length: a key that stands for the bytes.
+std::string digest_of(std::string_view bytes) {
+  // FNV-1a over 8-byte words (with a shift to mix high bits down), then the tail.
+  std::uint64_t fnv = 14695981039346656037ULL;
+  std::size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes.data() + i, 8);
+    fnv = (fnv ^ word) * 1099511628211ULL;
+    fnv ^= fnv >> 29;
+  }
+  for (; i < bytes.size(); ++i)
+    fnv = (fnv ^ static_cast<unsigned char>(bytes[i])) * 1099511628211ULL;
+  std::uint64_t std_hash = std::hash<std::string_view>{}(bytes);
+  std::uint64_t size = bytes.size();
+  std::string key(24, '\0');
+  std::memcpy(key.data(), &fnv, 8);
+  std::memcpy(key.data() + 8, &std_hash, 8);
+  std::memcpy(key.data() + 16, &size, 8);
+  return key;
+}
+
 }  // namespace
 
 std::string detect_mime(std::string_view head, bool file_is_empty) {
   if (file_is_empty || head.empty()) return "inode/x-empty";
   if (head.size() > k_sniff_bytes) head = head.substr(0, k_sniff_bytes);
+  auto digest = digest_of(head);
+  if (auto known = answers().find(digest)) return *known;
   magic_t m = thread_magic();
   const char* type = m ? magic_buffer(m, head.data(), head.size()) : nullptr;
-  return type ? std::string(type) : std::string("application/octet-stream");
+  std::string mime = type ? std::string(type) : std::string("application/octet-stream");
+  if (m) answers().add(std::move(digest), mime);
+  return mime;
 }
 
 bool is_text_mime(std::string_view mime) {

@@ -259,6 +259,23 @@ TEST_CASE("errno maps to contract codes in one place", "[files]") {
   }
 }
 
+TEST_CASE("remembered MIME answers follow the bytes, not earlier answers", "[files]") {
+  // Same length, different content: each gets its own answer, again and again.
+  std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+  std::string text = "sixteen bytes..\n";
+  std::string json = "{\"a\": [1, 2, 3]}";
+  for (int round = 0; round < 3; ++round) {
+    CHECK(files::detect_mime(text, false) == "text/plain");
+    CHECK(files::detect_mime(png, false) == "image/png");
+    CHECK(files::detect_mime(json, false) == "application/json");
+  }
+  // More distinct heads than are remembered: answers stay right as old ones go.
+  for (int i = 0; i < 600; ++i) {
+    CHECK(files::detect_mime("line " + std::to_string(i) + "\n", false) == "text/plain");
+    if (i % 100 == 0) CHECK(files::detect_mime(png, false) == "image/png");
+  }
+}
+
 TEST_CASE("MIME detection and the text rule", "[files]") {
   CHECK(files::detect_mime("hello\n", false) == "text/plain");
   CHECK(files::detect_mime("", true) == "inode/x-empty");
