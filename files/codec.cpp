@@ -91,15 +91,6 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
-std::optional<std::string> base64_decode(std::string_view text) {
-  std::string out;
-  out.resize(base64_decoded_bound(text.size()));
-  auto n = base64_decode_into(text, out.data());
-  if (!n) return std::nullopt;
-  out.resize(*n);
-  return out;
-}
-
 std::size_t base64_decoded_bound(std::size_t text_bytes) {
   return text_bytes / 4 * 3 + 3;
 }

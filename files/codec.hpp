@@ -13,12 +13,11 @@ namespace sbx::files {
 std::size_t base64_encoded_size(std::size_t bytes);
 void base64_append(std::string& out, std::string_view bytes);
 std::string base64_encode(std::string_view bytes);
-// Decodes standard base64; whitespace is skipped, padding is optional.
-// Anything else (foreign characters, '=' before the end, a dangling
-// sixth-bit group) is an error.
-std::optional<std::string> base64_decode(std::string_view text);
-// The same, into `out` (at least base64_decoded_bound(text.size()) bytes, or
-// text.data() itself to decode in place); returns the decoded size.
+// Decodes standard base64 into `out` (at least base64_decoded_bound(
+// text.size()) bytes, or text.data() itself to decode in place) and returns
+// the decoded size. Whitespace is skipped, padding is optional; anything else
+// (foreign characters, '=' before the end, a dangling sixth-bit group) is an
+// error.
 std::size_t base64_decoded_bound(std::size_t text_bytes);
 std::optional<std::size_t> base64_decode_into(std::string_view text, char* out);
 

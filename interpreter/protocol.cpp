@@ -62,13 +62,6 @@ std::optional<json> parse_event_line(std::string_view line) {
   return j;
 }
 
-json stdout_event(std::string text) {
-  return {{"type", "stdout"}, {"text", std::move(text)}};
-}
-json stderr_event(std::string text) {
-  return {{"type", "stderr"}, {"text", std::move(text)}};
-}
-
 std::string output_frame(bool is_stderr, std::string_view text) {
   // Keys in the order nlohmann writes them (sorted): text, type.
   std::string frame;

@@ -24,11 +24,10 @@ std::string shutdown_command();
 std::optional<nlohmann::json> parse_event_line(std::string_view line);
 
 // --- SSE events ---
-nlohmann::json stdout_event(std::string text);
-nlohmann::json stderr_event(std::string text);
-// The whole SSE frame of a stdout (or stderr) event: the same bytes as
-// http::sse_frame(stdout_event(text)). Output can be large (a print loop),
-// so the text is escaped straight into the frame, not through a JSON value.
+// The whole SSE frame of a stdout (or stderr) event, {"type":"stdout",
+// "text":...}, as http::sse_frame would write it. Output can be large (a
+// print loop), so the text is escaped straight into the frame, not through
+// a JSON value.
 std::string output_frame(bool is_stderr, std::string_view text);
 // One executor output (a MIME bundle) as ONE result event carrying every
 // format key the SDK's ResultImpl reads: text, html, png, jpeg, svg, latex,

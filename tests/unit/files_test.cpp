@@ -79,6 +79,15 @@ std::string all_bytes() {
   return s;
 }
 
+// Decodes into a new string (the daemon decodes in place).
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::string out(files::base64_decoded_bound(text.size()), '\0');
+  auto n = files::base64_decode_into(text, out.data());
+  if (!n) return std::nullopt;
+  out.resize(*n);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("base64 round-trips every byte and rejects junk", "[files]") {
@@ -86,14 +95,14 @@ TEST_CASE("base64 round-trips every byte and rejects junk", "[files]") {
     std::string bytes = all_bytes().substr(250 - n * 20, n * 7);
     auto text = files::base64_encode(bytes);
     CHECK(text.size() == files::base64_encoded_size(bytes.size()));
-    CHECK(files::base64_decode(text) == bytes);
+    CHECK(base64_decode(text) == bytes);
   }
   CHECK(files::base64_encode("hello") == "aGVsbG8=");
-  CHECK(files::base64_decode("aGVs\nbG8=") == std::string("hello"));
-  CHECK(files::base64_decode("aGVsbG8") == std::string("hello"));  // padding optional
-  CHECK_FALSE(files::base64_decode("aGVs*G8="));
-  CHECK_FALSE(files::base64_decode("aGVsbG8=aGVs"));  // data after padding
-  CHECK_FALSE(files::base64_decode("a"));
+  CHECK(base64_decode("aGVs\nbG8=") == std::string("hello"));
+  CHECK(base64_decode("aGVsbG8") == std::string("hello"));  // padding optional
+  CHECK_FALSE(base64_decode("aGVs*G8="));
+  CHECK_FALSE(base64_decode("aGVsbG8=aGVs"));  // data after padding
+  CHECK_FALSE(base64_decode("a"));
 }
 
 TEST_CASE("UTF-8 checks and character-boundary cuts", "[files]") {
@@ -305,7 +314,7 @@ TEST_CASE("write and read are byte-exact in both encodings", "[files]") {
   REQUIRE(as_b64);
   CHECK(as_b64->encoding == "base64");
   CHECK_FALSE(as_b64->is_binary);
-  CHECK(files::base64_decode(as_b64->content) == text);
+  CHECK(base64_decode(as_b64->content) == text);
 
   std::string bin = all_bytes();
   REQUIRE(f.files->write("default", f.at("b.bin"), bin));
@@ -313,7 +322,7 @@ TEST_CASE("write and read are byte-exact in both encodings", "[files]") {
   REQUIRE(rb);
   CHECK(rb->is_binary);
   CHECK(rb->encoding == "base64");
-  CHECK(files::base64_decode(rb->content) == bin);
+  CHECK(base64_decode(rb->content) == bin);
   CHECK(rb->size == 256);
 
   // Text by MIME but not UTF-8: cannot travel as JSON text.
@@ -321,7 +330,7 @@ TEST_CASE("write and read are byte-exact in both encodings", "[files]") {
   auto rl = f.files->read("default", f.at("latin1.txt"), false);
   REQUIRE(rl);
   CHECK(rl->encoding == "base64");
-  CHECK(files::base64_decode(rl->content) == std::string("caf\xE9 au lait\n"));
+  CHECK(base64_decode(rl->content) == std::string("caf\xE9 au lait\n"));
 
   auto empty = f.files->write("default", f.at("e.txt"), "");
   REQUIRE(empty);

@@ -65,8 +65,7 @@ TEST_CASE("output frames are the bytes the JSON serialiser would write", "[inter
     }
     for (bool err : {false, true})
       CHECK(sbx::interp::output_frame(err, text) ==
-            sbx::http::sse_frame(err ? sbx::interp::stderr_event(text)
-                                     : sbx::interp::stdout_event(text)));
+            sbx::http::sse_frame(json{{"type", err ? "stderr" : "stdout"}, {"text", text}}));
   }
 }
 
