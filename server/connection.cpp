@@ -47,17 +47,17 @@ method to_method(bhttp::verb v) {
   }
 }
 
-// Chunks of at most this size are copied next to their neighbours; larger
-// ones go to the socket as buffers of their own.
-constexpr std::size_t k_inline_chunk = 16 * 1024;
+// Pieces of at most this size (stream chunks, response bodies) are copied
+// next to their neighbours; larger ones go to the socket as buffers of their own.
+constexpr std::size_t k_inline_bytes = 16 * 1024;
 
 // Appends `data` as one chunk of the chunked transfer coding.
 void append_chunk(std::vector<std::string>& out, std::string data) {
   char size[20];
   int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  if (out.empty() || out.back().size() > k_inline_chunk) out.emplace_back();
+  if (out.empty() || out.back().size() > k_inline_bytes) out.emplace_back();
   out.back().append(size, static_cast<std::size_t>(n));
-  if (data.size() <= k_inline_chunk) {
+  if (data.size() <= k_inline_bytes) {
     out.back() += data;
     out.back() += "\r\n";
     return;
@@ -285,7 +285,7 @@ void connection::dispatch() {
 void connection::on_response(response res) {
   if (closed_) return;
   status_ = res.status;
-  if (res.stream) return start_stream(std::move(res.stream), std::move(res.headers));
+  if (res.stream) return start_stream(std::move(res));
   write_response(std::move(res), false);
 }
 
@@ -295,7 +295,7 @@ void connection::write_response(response res, bool force_close) {
   out_body_.clear();
   if (status_has_body(res.status) && !head_request_) {
     // A small body shares the head's buffer; a large one is written where it is.
-    if (res.body.size() <= k_inline_chunk)
+    if (res.body.size() <= k_inline_bytes)
       out_head_ += res.body;
     else
       out_body_ = std::move(res.body);
@@ -349,21 +349,13 @@ void connection::close() {
 
 // --- Server-Sent Events ---------------------------------------------------
 
-void connection::start_stream(std::shared_ptr<sse_channel> channel,
-                              std::vector<std::pair<std::string, std::string>> headers) {
-  channel_ = std::move(channel);
+void connection::start_stream(response res) {
+  channel_ = std::move(res.stream);
   stream_done_ = stream_end_ = stream_writing_ = stream_pulling_ = false;
-  std::string head =
-      "HTTP/1.1 200 OK\r\n"
-      "Content-Type: text/event-stream\r\n"
-      "Cache-Control: no-cache\r\n"
-      "Connection: keep-alive\r\n"
-      "Transfer-Encoding: chunked\r\n";
-  for (const auto& [k, v] : k_cors_headers) head.append(k).append(": ").append(v).append("\r\n");
-  for (const auto& [k, v] : headers) head.append(k).append(": ").append(v).append("\r\n");
-  head += "\r\n";
+  res.headers.insert(res.headers.begin(),
+                     {{"Cache-Control", "no-cache"}, {"Connection", "keep-alive"}});
   stream_pending_.clear();
-  stream_pending_.push_back(std::move(head));
+  stream_pending_.push_back(response_head(res, true, body_framing::chunked));
   watch_disconnect();
   arm_keepalive();
   stream_flush();

@@ -52,8 +52,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void arm_idle_timer();
 
   // Server-Sent Events
-  void start_stream(std::shared_ptr<sse_channel> channel,
-                    std::vector<std::pair<std::string, std::string>> headers);
+  void start_stream(response res);  // res.stream set
   void stream_pull();
   void on_frames(std::vector<std::string> frames, bool end);
   void stream_flush();

@@ -12,7 +12,7 @@ bool status_has_body(unsigned status) {
   return status >= 200 && status != 204 && status != 304;
 }
 
-std::string response_head(const response& res, bool keep_alive) {
+std::string response_head(const response& res, bool keep_alive, body_framing framing) {
   namespace bhttp = boost::beast::http;
   std::string head;
   head.reserve(256);
@@ -27,7 +27,9 @@ std::string response_head(const response& res, bool keep_alive) {
   if (!res.content_type.empty()) field("Content-Type", res.content_type);
   for (const auto& [k, v] : k_cors_headers) field(k, v);
   for (const auto& [k, v] : res.headers) field(k, v);
-  if (status_has_body(res.status)) {
+  if (framing == body_framing::chunked) {
+    field("Transfer-Encoding", "chunked");
+  } else if (status_has_body(res.status)) {
     end = std::to_chars(num, num + sizeof num, res.body.size()).ptr;
     field("Content-Length", std::string_view(num, static_cast<std::size_t>(end - num)));
   }

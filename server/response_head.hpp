@@ -11,8 +11,12 @@ namespace sbx::http {
 bool status_has_body(unsigned status);
 
 // "HTTP/1.1 <status> <reason>", Content-Type, the CORS headers, the
-// response's own headers, Content-Length (when the status has a body) and
-// "Connection: close" when the connection ends after it, then the blank line.
-std::string response_head(const response& res, bool keep_alive);
+// response's own headers, the framing of a body (Content-Length of res.body,
+// or "Transfer-Encoding: chunked" for a body sent in chunks after the head)
+// and "Connection: close" when the connection ends after it, then the blank
+// line.
+enum class body_framing { length, chunked };
+std::string response_head(const response& res, bool keep_alive,
+                          body_framing framing = body_framing::length);
 
 }  // namespace sbx::http

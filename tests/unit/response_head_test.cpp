@@ -36,3 +36,13 @@ TEST_CASE("timestamps are JavaScript's toISOString, milliseconds included") {
   CHECK(sbx::random_hex(12).size() == 24);
   CHECK(sbx::random_hex(12).find_first_not_of("0123456789abcdef") == std::string::npos);
 }
+
+TEST_CASE("a streamed response says chunked instead of a length") {
+  auto res = response::sse(nullptr);
+  auto head = response_head(res, true, sbx::http::body_framing::chunked);
+  CHECK(head.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(head.find("\r\nContent-Type: text/event-stream\r\n") != std::string::npos);
+  CHECK(head.find("\r\nTransfer-Encoding: chunked\r\n") != std::string::npos);
+  CHECK(head.find("Content-Length") == std::string::npos);
+  CHECK(head.find("\r\nAccess-Control-Allow-Origin: *\r\n") != std::string::npos);
+}
