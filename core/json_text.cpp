@@ -2,9 +2,6 @@
 
 #include "core/byte_scan.hpp"
 
-#include <cstdint>
-#include <cstring>
-
 namespace sbx {
 namespace {
 

@@ -1,10 +1,10 @@
 #include "files/codec.hpp"
 
-#include "core/byte_scan.hpp"
-
 #include <array>
 #include <cstdint>
 #include <cstring>
+
+#include "core/byte_scan.hpp"
 
 namespace sbx::files {
 namespace {

@@ -47,7 +47,8 @@ const compiled_database& shared_database() {
     compiled_database d;
     // libmagic's own search path: "text:compiled" files, ".mgc" for compiled.
     std::string compiled;
-    std::string_view paths = magic_getpath(nullptr, 0) ? magic_getpath(nullptr, 0) : "";
+    const char* search = magic_getpath(nullptr, 0);
+    std::string_view paths = search ? search : "";
     while (!paths.empty()) {
       auto colon = paths.find(':');
       std::string path(paths.substr(0, colon));
