@@ -182,10 +182,17 @@ function anonKiB() {
   return Number(/RssAnon:\s+(\d+)/.exec(fs.readFileSync(`/proc/${daemonPid}/status`, 'utf8'))[1]);
 }
 
-async function streamMemoryRow(size) {
+async function streamMemoryRow(kind, size) {
   if (!daemonPid) return;
   const p = path.join(dir, 'stream-memory.bin');
-  fs.writeFileSync(p, Buffer.alloc(size, 7));
+  const data = Buffer.alloc(size);
+  if (kind === 'binary') {
+    for (let i = 0; i < size; i++) data[i] = ((i % MB) * 131 + 7) & 0xff;
+  } else {
+    const line = Buffer.from('the quick brown fox jumps over the lazy dog 0123456789\n');
+    for (let i = 0; i < size; i += line.length) line.copy(data, i);
+  }
+  fs.writeFileSync(p, data);
   curlStream(p, '/dev/null');  // the pool thread and its buffers exist before the baseline
   const before = anonKiB();
   let peak = before;
@@ -196,7 +203,7 @@ async function streamMemoryRow(size) {
   const code = await done;
   clearInterval(sampler);
   if (code !== 0) throw new Error(`curl exited ${code}`);
-  console.log(`ROW\tfiles.read_stream.200MB daemon heap growth (RssAnon peak)\tKiB\t${peak - before}\t-`);
+  console.log(`ROW\tfiles.read_stream.${kind}.200MB daemon heap growth (RssAnon peak)\tKiB\t${peak - before}\t-`);
   fs.rmSync(p);
 }
 
@@ -223,7 +230,8 @@ try {
   await binaryRows();
   await streamRows('20MB', 20 * MB, 10);
   await streamRows('200MB', 200 * MB, 3);
-  await streamMemoryRow(200 * MB);
+  await streamMemoryRow('binary', 200 * MB);
+  await streamMemoryRow('text', 200 * MB);
   await listRow();
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

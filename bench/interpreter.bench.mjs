@@ -18,8 +18,9 @@ function row(name, unit, samples) {
   printRow(name, unit, percentile(samples, 50), samples.length >= 20 ? percentile(samples, 99) : '-');
 }
 
-// node:http over keep-alive connections: fetch (undici) costs the client about
-// a millisecond per request, more than a trivial run takes in the daemon.
+// Through lib.mjs's raw keep-alive client: fetch (undici) costs the client
+// about a millisecond per request, node:http ~0.3 ms, more than a trivial
+// run takes in the daemon.
 async function call(method, path, body) {
   const res = await requestJson(method, path, body);
   if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);

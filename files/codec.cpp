@@ -57,12 +57,12 @@ std::size_t base64_encoded_size(std::size_t bytes) {
   return (bytes + 2) / 3 * 4;
 }
 
-void base64_append(std::string& out, std::string_view bytes) {
-  std::size_t start = out.size();
-  out.resize(start + base64_encoded_size(bytes.size()));
-  char* o = out.data() + start;
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  std::size_t n = bytes.size(), i = 0;
+namespace {
+
+// Reads each group of three before writing its four characters, so `o` may
+// trail `p` in the same buffer (base64_encode_in_place).
+void base64_groups(const unsigned char* p, std::size_t n, char* o) {
+  std::size_t i = 0;
   for (; i + 3 <= n; i += 3) {
     std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
     o[0] = k_alphabet[v >> 18];
@@ -83,6 +83,20 @@ void base64_append(std::string& out, std::string_view bytes) {
     o[2] = k_alphabet[(v >> 6) & 63];
     o[3] = '=';
   }
+}
+
+}  // namespace
+
+void base64_append(std::string& out, std::string_view bytes) {
+  std::size_t start = out.size();
+  out.resize(start + base64_encoded_size(bytes.size()));
+  base64_groups(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                out.data() + start);
+}
+
+void base64_encode_in_place(char* out, std::size_t n) {
+  const auto* raw = reinterpret_cast<const unsigned char*>(out + base64_encoded_size(n) - n);
+  base64_groups(raw, n, out);
 }
 
 std::string base64_encode(std::string_view bytes) {

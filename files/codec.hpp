@@ -12,6 +12,11 @@ namespace sbx::files {
 // Standard base64 (A-Z a-z 0-9 + /, '=' padding, no line breaks).
 std::size_t base64_encoded_size(std::size_t bytes);
 void base64_append(std::string& out, std::string_view bytes);
+// Encodes the n bytes that end where the encoding will end (at
+// out + base64_encoded_size(n) - n) into out[0, base64_encoded_size(n)): each
+// group of three is read before its four characters are written, and the
+// writing never catches up with the reading.
+void base64_encode_in_place(char* out, std::size_t n);
 std::string base64_encode(std::string_view bytes);
 // Decodes standard base64 into `out` (at least base64_decoded_bound(
 // text.size()) bytes, or text.data() itself to decode in place) and returns

@@ -11,9 +11,10 @@
 namespace sbx::files {
 namespace {
 
-// Chunks sent per turn on the pool before yielding the thread to other work.
-constexpr int k_chunks_per_turn = 8;
-
+// One frame is in flight at a time: the next block is read only once the
+// last frame has been written to the socket, so a stream of any size holds
+// one frame's memory (binary blocks are read straight into the frame and
+// base64-encoded where they lie).
 class pump : public std::enable_shared_from_this<pump> {
  public:
   pump(file_source src, std::shared_ptr<http::sse_channel> channel, boost::asio::thread_pool& pool)
@@ -29,60 +30,85 @@ class pump : public std::enable_shared_from_this<pump> {
   }
 
  private:
+  static constexpr std::string_view k_head = "data: {\"type\":\"chunk\",\"data\":";
+  static constexpr std::string_view k_tail = "}\n\n";
+
   void schedule() {
     boost::asio::post(pool_, [self = shared_from_this()] { self->turn(); });
   }
 
   void turn() {
-    for (int i = 0; i < k_chunks_per_turn; ++i) {
-      if (channel_->cancelled()) return;  // client gone: the descriptor closes with us
-      if (offset_ >= src_.size) return complete();
-      std::size_t want = static_cast<std::size_t>(
-          std::min<std::uint64_t>(k_stream_chunk_bytes, src_.size - offset_));
-      std::size_t carried = carry_.size();
-      block_.resize(carried + want);
-      std::memcpy(block_.data(), carry_.data(), carried);
-      ssize_t n =
-          read_at(src_.fd.get(), block_.data() + carried, want, static_cast<off_t>(offset_));
-      if (n < 0) {
-        return fail_stream(*channel_, "Failed to read chunk at offset " + std::to_string(offset_) +
-                                          ": " + std::strerror(static_cast<int>(-n)));
-      }
-      if (n == 0) return complete();  // the file shrank since it was opened
-      offset_ += static_cast<std::uint64_t>(n);
-      block_.resize(carried + static_cast<std::size_t>(n));
-      send_block(offset_ >= src_.size);
-      if (!channel_->writable()) {
-        channel_->when_writable([self = shared_from_this()] { self->schedule(); });
-        return;
-      }
-    }
-    schedule();
+    if (channel_->cancelled()) return;  // client gone: the descriptor closes with us
+    if (offset_ >= src_.size) return complete();
+    std::size_t want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(k_stream_chunk_bytes, src_.size - offset_));
+    bool sent = src_.is_binary ? send_binary(want) : send_text(want);
+    if (!sent) return;
+    channel_->when_drained([self = shared_from_this()] { self->schedule(); });
   }
 
-  // Binary: base64 of the block. Text: the block up to the last whole
-  // character; an incomplete one waits for the next block.
-  void send_block(bool last) {
+  // Reads `want` bytes at offset_. False (and the stream ended) on failure.
+  bool read_block(char* into, std::size_t want, std::size_t& got) {
+    ssize_t n = read_at(src_.fd.get(), into, want, static_cast<off_t>(offset_));
+    if (n < 0) {
+      fail_stream(*channel_, "Failed to read chunk at offset " + std::to_string(offset_) + ": " +
+                                 std::strerror(static_cast<int>(-n)));
+      return false;
+    }
+    if (n == 0) {  // the file shrank since it was opened
+      complete();
+      return false;
+    }
+    got = static_cast<std::size_t>(n);
+    offset_ += got;
+    return true;
+  }
+
+  // The frame is laid out first; the block is read into the end of its
+  // base64 field and encoded there.
+  bool send_binary(std::size_t want) {
+    std::string frame(k_head.size() + 1 + base64_encoded_size(want) + 1 + k_tail.size(), '\0');
+    char* field = frame.data() + k_head.size() + 1;
+    std::size_t got = 0;
+    if (!read_block(field + base64_encoded_size(want) - want, want, got)) return false;
+    if (got < want) {  // a short read: the block moves to where its encoding ends
+      std::memmove(field + base64_encoded_size(got) - got, field + base64_encoded_size(want) - want,
+                   got);
+      frame.resize(k_head.size() + 1 + base64_encoded_size(got) + 1 + k_tail.size());
+    }
+    base64_encode_in_place(field, got);
+    std::memcpy(frame.data(), k_head.data(), k_head.size());
+    field[-1] = '"';
+    field[base64_encoded_size(got)] = '"';
+    std::memcpy(field + base64_encoded_size(got) + 1, k_tail.data(), k_tail.size());
+    channel_->send_frame(std::move(frame));
+    return true;
+  }
+
+  // Text: the block up to the last whole character; an incomplete one waits
+  // for the next block.
+  bool send_text(std::size_t want) {
+    std::size_t carried = carry_.size();
+    block_.resize(carried + want);
+    std::memcpy(block_.data(), carry_.data(), carried);
+    std::size_t got = 0;
+    if (!read_block(block_.data() + carried, want, got)) return false;
+    block_.resize(carried + got);
+    send_text_block(offset_ >= src_.size);
+    return true;
+  }
+
+  void send_text_block(bool last) {
     std::string_view bytes = block_;
-    if (!src_.is_binary) {
-      std::size_t cut = last ? bytes.size() : utf8_cut(bytes);
-      carry_.assign(bytes.substr(cut));
-      bytes = bytes.substr(0, cut);
-    }
+    std::size_t cut = last ? bytes.size() : utf8_cut(bytes);
+    carry_.assign(bytes.substr(cut));
+    bytes = bytes.substr(0, cut);
     if (bytes.empty()) return;
-    static constexpr std::string_view head = "data: {\"type\":\"chunk\",\"data\":";
-    static constexpr std::string_view tail = "}\n\n";
     std::string frame;
-    frame.reserve(head.size() + base64_encoded_size(bytes.size()) + tail.size() + 64);
-    frame += head;
-    if (src_.is_binary) {
-      frame += '"';
-      base64_append(frame, bytes);
-      frame += '"';
-    } else {
-      append_json_string(frame, bytes);
-    }
-    frame += tail;
+    frame.reserve(k_head.size() + bytes.size() + k_tail.size() + 64);
+    frame += k_head;
+    append_json_string(frame, bytes);
+    frame += k_tail;
     channel_->send_frame(std::move(frame));
   }
 
@@ -90,7 +116,7 @@ class pump : public std::enable_shared_from_this<pump> {
     if (!carry_.empty()) {
       block_.swap(carry_);
       carry_.clear();
-      send_block(true);
+      send_text_block(true);
     }
     channel_->send({{"type", "complete"}, {"bytesRead", offset_}});
     channel_->close();

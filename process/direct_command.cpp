@@ -66,23 +66,17 @@ std::optional<direct_command> as_direct_command(std::string_view command, const 
   if (out.argv.empty()) return std::nullopt;
   const std::string& name = out.argv.front();
   if (name.find('=') != std::string::npos || shell_word(name)) return std::nullopt;
-  if (name.find('/') != std::string::npos) {
-    if (name.front() != '/' || !is_executable_file(name)) return std::nullopt;
-    out.program = name;
-    return out;
-  }
   // An exported function of that name would run instead of the program.
-  if (env_value(env, "BASH_FUNC_" + name + "%%")) return std::nullopt;
+  if (name.find('/') == std::string::npos && env_value(env, "BASH_FUNC_" + name + "%%"))
+    return std::nullopt;
+  // Without PATH, bash searches its own default.
   auto path = env_value(env, "PATH");
   if (!path) return std::nullopt;
-  auto found = find_in_path(*path, name);
-  if (!found) return std::nullopt;
-  out.program = std::move(*found);
+  out.search_path = *path;
   return out;
 }
 
-environment direct_command_env(environment env, const std::string& cwd,
-                               const std::string& program) {
+environment direct_command_env(environment env, const std::string& cwd) {
   if (!cwd.empty()) set_env(env, "PWD", cwd);
   // bash -c raises SHLVL at start and lowers it again when it execs its
   // one command in place: a number stays, anything else becomes 0.
@@ -90,7 +84,7 @@ environment direct_command_env(environment env, const std::string& cwd,
   char* end = nullptr;
   long n = level.empty() ? 0 : std::strtol(level.c_str(), &end, 10);
   set_env(env, "SHLVL", std::to_string(level.empty() || *end != '\0' ? 0 : n));
-  set_env(env, "_", program);
+  std::erase_if(env, [](const std::string& e) { return e.compare(0, 2, "_=") == 0; });
   return env;
 }
 

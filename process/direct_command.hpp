@@ -6,8 +6,9 @@
 // bash's start-up, which is most of the cost of starting a process.
 // Anything a shell would interpret (quotes, expansions, redirections,
 // operators, globs, assignments, builtins, keywords, exported functions)
-// keeps going through bash, as does a program that is not found (so the
-// error reads as bash's).
+// keeps going through bash. The child finds the program along PATH itself;
+// when it cannot exec one, it runs the command through bash after all, so a
+// missing program's error reads as bash's.
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,17 +19,17 @@
 namespace sbx::process {
 
 struct direct_command {
-  std::string program;            // absolute path to exec
   std::vector<std::string> argv;  // argv[0] as typed
+  std::string search_path;        // the child's PATH
 };
 
 // The direct form of `command` for a child with environment `env`
-// ("NAME=value" entries, PATH searched from it), or nullopt when bash is
-// needed.
+// ("NAME=value" entries), or nullopt when bash is needed.
 std::optional<direct_command> as_direct_command(std::string_view command, const environment& env);
 
 // The environment bash -c would have handed the program: PWD set to the
-// directory it runs in, SHLVL normalised, `_` the program's path.
-environment direct_command_env(environment env, const std::string& cwd, const std::string& program);
+// directory it runs in, SHLVL normalised, and no `_` (the child sets it to
+// the program's path once found).
+environment direct_command_env(environment env, const std::string& cwd);
 
 }  // namespace sbx::process

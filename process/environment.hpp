@@ -20,8 +20,7 @@ bool is_executable_file(const std::string& path);
 
 // The first executable regular file `dirs/<name>` along a PATH value, as a
 // shell finds it. Nothing when not found, or when a relative entry (which
-// depends on the working directory) comes before it: the caller then leaves
-// the search to the shell or to posix_spawnp.
+// depends on the working directory) comes before it.
 std::optional<std::string> find_in_path(std::string_view dirs, std::string_view name);
 
 }  // namespace sbx::process

@@ -15,8 +15,11 @@
 namespace sbx::process {
 namespace {
 
-// A larger pipe lets a fast writer run longer between our reads.
+// A larger pipe lets a fast writer run longer between our reads. Pipes start
+// at the kernel's default and grow once a read finds one full: most
+// processes never write that much, and resizing costs a start two calls.
 constexpr int k_pipe_bytes = 1 << 20;
+constexpr std::size_t k_default_pipe_bytes = 64 * 1024;
 constexpr std::size_t k_read_bytes = 128 * 1024;
 // Reads per readiness event: enough to empty a full pipe in one go.
 constexpr int k_reads_per_wake = 8;
@@ -55,8 +58,6 @@ status managed_process::launch(spawn_options opts, std::shared_ptr<output_reader
     close(out[1]);
     return make_error(codes::internal_error, std::string("pipe: ") + std::strerror(e));
   }
-  fcntl(out[0], F_SETPIPE_SZ, k_pipe_bytes);
-  fcntl(err[0], F_SETPIPE_SZ, k_pipe_bytes);
   opts.fds = {{1, out[1]}, {2, err[1]}};  // stdin stays /dev/null
 
   // The primary sees the process before any output exists.
@@ -71,8 +72,8 @@ status managed_process::launch(spawn_options opts, std::shared_ptr<output_reader
   std::unique_lock lock(mutex_);
   // The exit callback keeps the record alive until the reaper reports; it
   // waits on mutex_ if the child exits before this function returns.
-  auto pid =
-      rt_.reaper.spawn(opts, [self = shared_from_this()](exit_status st) { self->on_exit(st); });
+  auto pid = rt_.reaper.spawn(std::move(opts),
+                              [self = shared_from_this()](exit_status st) { self->on_exit(st); });
   close(out[1]);
   close(err[1]);
   if (!pid) {
@@ -89,6 +90,7 @@ status managed_process::launch(spawn_options opts, std::shared_ptr<output_reader
     boost::system::error_code ec;
     p.fd->non_blocking(true, ec);
     p.eof = false;
+    p.grown = false;
     arm(s);
   }
   if (pending_signal_ != 0) {
@@ -170,6 +172,10 @@ bool managed_process::read_available(int s) {
   for (int i = 0; i < k_reads_per_wake; ++i) {
     ssize_t n = ::read(p.fd->native_handle(), buf.data(), buf.size());
     if (n > 0) {
+      if (!p.grown && static_cast<std::size_t>(n) >= k_default_pipe_bytes) {
+        fcntl(p.fd->native_handle(), F_SETPIPE_SZ, k_pipe_bytes);
+        p.grown = true;
+      }
       append(s, std::string_view(buf.data(), static_cast<std::size_t>(n)));
       grew = true;
       if (static_cast<std::size_t>(n) < buf.size()) break;

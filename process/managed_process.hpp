@@ -94,6 +94,7 @@ class managed_process : public std::enable_shared_from_this<managed_process> {
     bool eof = true;
     bool paused = false;   // held back by the primary reader
     bool waiting = false;  // an async_wait is in flight
+    bool grown = false;    // enlarged after the writer first filled it
     std::string carry;     // incomplete UTF-8 sequence from the last read
   };
   using readers = std::vector<std::shared_ptr<output_reader>>;

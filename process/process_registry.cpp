@@ -102,9 +102,10 @@ void process_registry::launch(const entry& rec, process::start_request req,
   auto env = merge_env(std::move(ctx->env), req.env);
   opts.cwd = req.cwd && !req.cwd->empty() ? *req.cwd : ctx->cwd;
   if (auto direct = process::as_direct_command(req.command, env)) {
-    opts.program = std::move(direct->program);
     opts.argv = std::move(direct->argv);
-    opts.env = process::direct_command_env(std::move(env), opts.cwd, opts.program);
+    opts.search_path = std::move(direct->search_path);
+    opts.fallback_argv = {"bash", "--norc", "--noprofile", "-c", req.command};
+    opts.env = process::direct_command_env(std::move(env), opts.cwd);
   } else {
     opts.argv = {"bash", "--norc", "--noprofile", "-c", req.command};
     opts.env = std::move(env);

@@ -3,19 +3,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 
 #include "core/log.hpp"
 #include "process/environment.hpp"
-
-extern char** environ;
 
 namespace sbx::process {
 namespace {
@@ -25,11 +21,6 @@ exit_status decode(int status) {
   if (WIFEXITED(status)) s.code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) s.signal = WTERMSIG(status);
   return s;
-}
-
-// Moves a parent fd out of the 0..63 range so dup2 targets never collide.
-int high_fd(int fd) {
-  return fcntl(fd, F_DUPFD_CLOEXEC, 64);
 }
 
 }  // namespace
@@ -49,6 +40,7 @@ void reaper::arm() {
 }
 
 void reaper::reap_all() {
+  launcher_.sweep();
   for (;;) {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG);
@@ -70,82 +62,18 @@ std::size_t reaper::live() const {
   return watchers_.size();
 }
 
-result<pid_t> reaper::spawn(const spawn_options& opts, exit_fn on_exit) {
+result<pid_t> reaper::spawn(spawn_options opts, exit_fn on_exit) {
   if (opts.argv.empty()) return make_error(codes::internal_error, "spawn: empty argv");
-
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-
-  std::vector<int> temporaries;
-  std::map<int, int> mapping;  // child fd -> parent fd (-1 = /dev/null)
-  for (int std_fd = 0; std_fd <= 2; ++std_fd) mapping[std_fd] = -1;
-  for (auto [child, parent] : opts.fds) mapping[child] = parent;
-
-  int max_child_fd = 2;
-  bool ok = true;
-  for (auto [child, parent] : mapping) {
-    max_child_fd = std::max(max_child_fd, child);
-    if (parent < 0) {
-      posix_spawn_file_actions_addopen(&actions, child, "/dev/null", O_RDWR, 0);
-      continue;
-    }
-    int moved = high_fd(parent);
-    if (moved < 0) {
-      ok = false;
-      break;
-    }
-    temporaries.push_back(moved);
-    posix_spawn_file_actions_adddup2(&actions, moved, child);
+  if (opts.program.empty()) {
+    const auto& name =
+        opts.search_path && !opts.fallback_argv.empty() ? opts.fallback_argv[0] : opts.argv[0];
+    opts.program = resolve(name);
   }
-  // Nothing else of the daemon's reaches the child: Asio's sockets are not
-  // close-on-exec, so the listener and client connections would otherwise
-  // live on in every shell and process. Closing an fd that is not open is
-  // not an error for posix_spawn.
-  for (int fd = 3; fd < max_child_fd; ++fd)
-    if (!mapping.count(fd)) posix_spawn_file_actions_addclose(&actions, fd);
-  posix_spawn_file_actions_addclosefrom_np(&actions, max_child_fd + 1);
-  if (!opts.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, opts.cwd.c_str());
-
-  // The daemon ignores SIGPIPE and handles SIGCHLD/SIGTERM/SIGINT; children
-  // start with default dispositions and an empty mask.
-  sigset_t defaults, empty;
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
-    sigaddset(&defaults, sig);
-  sigemptyset(&empty);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-  if (opts.new_session) flags |= POSIX_SPAWN_SETSID;
-  posix_spawnattr_setflags(&attr, flags);
-
-  std::vector<char*> argv;
-  for (const auto& a : opts.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const auto& e : opts.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-
-  // A resolved path spares the child an exec attempt per PATH entry before
-  // the right one (posix_spawnp still searches if resolution failed).
-  const std::string program = opts.program.empty() ? resolve(opts.argv[0]) : opts.program;
-  pid_t pid = -1;
-  int rc = ok ? 0 : errno;
-  if (ok) {
-    // Registration happens under the same lock the reaper takes, so the exit
-    // of a very short-lived child cannot be missed.
-    std::lock_guard lock(mutex_);
-    rc = posix_spawnp(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
-    if (rc == 0) watchers_.emplace(pid, std::move(on_exit));
-  }
-  for (int fd : temporaries) close(fd);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0)
-    return make_error(codes::internal_error,
-                      "Failed to start '" + opts.argv[0] + "': " + std::strerror(rc));
+  // Registration happens under the same lock the reaper takes, so the exit
+  // of a very short-lived child cannot be missed.
+  std::lock_guard lock(mutex_);
+  auto pid = launcher_.launch(std::move(opts));
+  if (pid) watchers_.emplace(*pid, std::move(on_exit));
   return pid;
 }
 
@@ -155,7 +83,7 @@ std::string reaper::resolve(const std::string& program) {
   if (auto it = paths_.find(program); it != paths_.end()) return it->second;
   const char* path = std::getenv("PATH");
   auto found = find_in_path(path ? path : "/usr/local/bin:/usr/bin:/bin", program);
-  if (!found) return program;  // posix_spawnp searches
+  if (!found) return program;  // the spawn then fails as a missing file
   return paths_[program] = std::move(*found);
 }
 

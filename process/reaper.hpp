@@ -18,6 +18,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "core/result.hpp"
+#include "process/launcher.hpp"
 
 namespace sbx::process {
 
@@ -29,17 +30,6 @@ struct exit_status {
   int shell_code() const { return signal ? 128 + signal : code; }
 };
 
-struct spawn_options {
-  std::vector<std::string> argv;
-  std::vector<std::string> env;  // "NAME=value"; the child gets exactly these
-  std::string cwd;               // empty: inherit
-  // Child fd <- parent fd. A parent fd of -1 means /dev/null. Child fds not
-  // listed (other than 0-2, which default to /dev/null) are closed.
-  std::vector<std::pair<int, int>> fds;
-  bool new_session = true;  // setsid(): the child leads its own process group
-  std::string program;      // path to exec; empty: argv[0], searched in PATH
-};
-
 class reaper {
  public:
   using exit_fn = std::function<void(exit_status)>;
@@ -49,7 +39,7 @@ class reaper {
 
   // Starts the child and registers on_exit, which runs on an I/O thread once
   // the child has been reaped. Fails with the errno text.
-  result<pid_t> spawn(const spawn_options& opts, exit_fn on_exit);
+  result<pid_t> spawn(spawn_options opts, exit_fn on_exit);
 
   // Number of children still registered.
   std::size_t live() const;
@@ -63,6 +53,7 @@ class reaper {
   // argv[0] without a slash, resolved through the daemon's PATH.
   std::string resolve(const std::string& program);
 
+  launcher launcher_;
   mutable std::mutex mutex_;
   std::unordered_map<pid_t, exit_fn> watchers_;
   std::mutex paths_mutex_;

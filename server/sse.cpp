@@ -48,6 +48,16 @@ void sse_channel::when_writable(std::function<void()> fn) {
   waiting_producer_ = std::move(fn);
 }
 
+void sse_channel::when_drained(std::function<void()> fn) {
+  std::unique_lock lock(mutex_);
+  if (cancelled_ || (waiting_consumer_ && queued_.empty())) {
+    lock.unlock();
+    fn();
+    return;
+  }
+  waiting_drain_ = std::move(fn);
+}
+
 void sse_channel::close() {
   std::unique_lock lock(mutex_);
   if (closed_) return;
@@ -73,6 +83,13 @@ bool sse_channel::cancelled() const {
 void sse_channel::pull(frames_fn fn) {
   std::unique_lock lock(mutex_);
   waiting_consumer_ = std::move(fn);
+  if (queued_.empty() && !closed_ && waiting_drain_) {
+    auto drained = std::move(waiting_drain_);
+    waiting_drain_ = nullptr;
+    lock.unlock();
+    drained();
+    return;
+  }
   deliver(lock);
 }
 
@@ -84,10 +101,12 @@ void sse_channel::cancel() {
   queued_bytes_ = 0;
   auto on_cancel = std::move(cancel_fn_);
   auto producer = std::move(waiting_producer_);
+  auto drained = std::move(waiting_drain_);
   waiting_consumer_ = nullptr;
   lock.unlock();
   if (on_cancel) on_cancel();
   if (producer) producer();
+  if (drained) drained();
 }
 
 // Called with the lock held; releases it before running callbacks.

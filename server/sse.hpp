@@ -2,9 +2,10 @@
 // The one mechanism behind every streaming route: a producer pushes events,
 // the transport pulls frames and writes them to the socket.
 //
-// Backpressure: send() never blocks; a producer that can pause (a pipe reader,
-// a file reader) checks writable() and parks itself with when_writable() until
-// the socket has drained below the low-water mark. Client disconnects reach
+// Backpressure: send() never blocks; a producer that can pause (a pipe reader)
+// checks writable() and parks itself with when_writable() until the socket
+// has drained below the low-water mark, or (a file reader, bounding memory to
+// one frame) with when_drained() until all it sent is written. Client disconnects reach
 // the producer through on_cancel().
 #include <cstddef>
 #include <functional>
@@ -37,6 +38,10 @@ class sse_channel {
   // Runs fn once, when queued bytes fall under half the high-water mark or the
   // stream is cancelled (immediately if that is already so).
   void when_writable(std::function<void()> fn);
+  // Runs fn once, when everything queued so far has been written out and the
+  // consumer asks for more, or the stream is cancelled (immediately if that
+  // is already so). A producer that waits for this keeps one frame in flight.
+  void when_drained(std::function<void()> fn);
   // No more events; the stream ends after the queued ones.
   void close();
   // Runs fn once when the consumer goes away (immediately if it already has).
@@ -60,6 +65,7 @@ class sse_channel {
   bool cancelled_ = false;
   frames_fn waiting_consumer_;
   std::function<void()> waiting_producer_;
+  std::function<void()> waiting_drain_;
   std::function<void()> cancel_fn_;
 };
 

@@ -105,6 +105,17 @@ TEST_CASE("base64 round-trips every byte and rejects junk", "[files]") {
   CHECK_FALSE(base64_decode("a"));
 }
 
+TEST_CASE("base64 in place: the block at the end of the field encodes over itself", "[files]") {
+  for (std::size_t n : {0, 1, 2, 3, 4, 5, 6, 254, 255, 256, 65535}) {
+    std::string bytes;
+    for (std::size_t i = 0; i < n; ++i) bytes += static_cast<char>((i * 131 + 7) & 0xff);
+    std::string field(files::base64_encoded_size(n), '?');
+    field.replace(field.size() - n, n, bytes);
+    files::base64_encode_in_place(field.data(), n);
+    CHECK(field == files::base64_encode(bytes));
+  }
+}
+
 TEST_CASE("UTF-8 checks and character-boundary cuts", "[files]") {
   CHECK(files::utf8_valid("plain ascii"));
   CHECK(files::utf8_valid("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));

@@ -51,6 +51,28 @@ TEST_CASE("backpressure: producer parks until the consumer drains") {
   CHECK(resumed);
 }
 
+TEST_CASE("a producer waiting for the drain resumes when the consumer asks again") {
+  sse_channel ch;
+  ch.send({{"n", 1}});
+  int resumed = 0;
+  ch.when_drained([&] { ++resumed; });
+  CHECK(resumed == 0);
+  // Taking the frame is not enough: it still has to be written.
+  ch.pull([](sse_channel::frame_list frames, bool) { CHECK(frames.size() == 1); });
+  CHECK(resumed == 0);
+  ch.pull([](sse_channel::frame_list, bool) {});
+  CHECK(resumed == 1);
+  // Already drained, with the consumer waiting: at once.
+  ch.when_drained([&] { ++resumed; });
+  CHECK(resumed == 2);
+  // Cancelling releases a waiting producer.
+  ch.send({{"n", 2}});
+  ch.when_drained([&] { ++resumed; });
+  CHECK(resumed == 2);  // the waiting consumer took the frame; not yet written
+  ch.cancel();
+  CHECK(resumed == 3);
+}
+
 TEST_CASE("cancel reaches the producer and stops sends") {
   sse_channel ch;
   bool cancelled = false;
