@@ -6,6 +6,10 @@
 
 #include "core/byte_scan.hpp"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace sbx::files {
 namespace {
 
@@ -59,10 +63,52 @@ std::size_t base64_encoded_size(std::size_t bytes) {
 
 namespace {
 
+#if defined(__x86_64__)
+// Twelve bytes into sixteen characters per step (SSSE3 shuffles; the
+// arithmetic is Wojciech Mula's well-known scheme). Each step loads before
+// it stores, and a store ends at least four bytes before the next load
+// starts whenever `o` trails `p` by a third of the input, as in place.
+// Returns the number of input bytes encoded.
+__attribute__((target("ssse3"))) std::size_t base64_groups_ssse3(const unsigned char* p,
+                                                                  std::size_t n, char* o) {
+  const __m128i spread = _mm_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1);
+  const __m128i mask_hi = _mm_set1_epi32(0x0fc0fc00);
+  const __m128i mult_hi = _mm_set1_epi32(0x04000040);
+  const __m128i mask_lo = _mm_set1_epi32(0x003f03f0);
+  const __m128i mult_lo = _mm_set1_epi32(0x01000010);
+  const __m128i offsets = _mm_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                                        '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62,
+                                        '/' - 63, 'A', 0, 0);
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 12, o += 16) {
+    __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    in = _mm_shuffle_epi8(in, spread);
+    __m128i hi = _mm_mulhi_epu16(_mm_and_si128(in, mask_hi), mult_hi);
+    __m128i lo = _mm_mullo_epi16(_mm_and_si128(in, mask_lo), mult_lo);
+    __m128i sextets = _mm_or_si128(hi, lo);
+    // Which offset each sextet needs: 0-25 'A', 26-51 'a', 52-61 '0', 62 '+', 63 '/'.
+    __m128i which = _mm_subs_epu8(sextets, _mm_set1_epi8(51));
+    __m128i upper = _mm_cmpgt_epi8(_mm_set1_epi8(26), sextets);
+    which = _mm_or_si128(which, _mm_and_si128(upper, _mm_set1_epi8(13)));
+    __m128i chars = _mm_add_epi8(sextets, _mm_shuffle_epi8(offsets, which));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o), chars);
+  }
+  return i;
+}
+
+const bool k_has_ssse3 = __builtin_cpu_supports("ssse3");
+#endif
+
 // Reads each group of three before writing its four characters, so `o` may
 // trail `p` in the same buffer (base64_encode_in_place).
 void base64_groups(const unsigned char* p, std::size_t n, char* o) {
   std::size_t i = 0;
+#if defined(__x86_64__)
+  if (k_has_ssse3) {
+    i = base64_groups_ssse3(p, n, o);
+    o += i / 3 * 4;
+  }
+#endif
   for (; i + 3 <= n; i += 3) {
     std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
     o[0] = k_alphabet[v >> 18];

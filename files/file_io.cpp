@@ -1,5 +1,6 @@
 #include "files/file_io.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,6 +31,20 @@ int write_all(int fd, std::string_view bytes) {
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
   return 0;
+}
+
+int write_all_with_writeback(int fd, std::string_view bytes) {
+  // Writeback of each piece starts while the next one is copied, so the
+  // fsync that follows finds most of the data on its way to the disk.
+  constexpr std::size_t k_piece = 2 << 20;
+  off_t offset = 0;
+  while (bytes.size() > k_piece) {
+    if (int err = write_all(fd, bytes.substr(0, k_piece))) return err;
+    ::sync_file_range(fd, offset, k_piece, SYNC_FILE_RANGE_WRITE);  // a hint: errors show in fsync
+    offset += static_cast<off_t>(k_piece);
+    bytes.remove_prefix(k_piece);
+  }
+  return write_all(fd, bytes);
 }
 
 }  // namespace sbx::files

@@ -198,7 +198,7 @@ status file_service::write(const std::string& session, const std::string& path,
     ::unlink(temp.c_str());
     return fs_error(err, ops::write, path);
   };
-  if (int err = files::write_all(fd.get(), bytes)) return fail(err);
+  if (int err = files::write_all_with_writeback(fd.get(), bytes)) return fail(err);
   if (exists) {
     if (::fchown(fd.get(), st.st_uid, st.st_gid) != 0 && errno != EPERM) return fail(errno);
     if (::fchmod(fd.get(), st.st_mode & 07777) != 0) return fail(errno);

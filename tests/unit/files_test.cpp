@@ -98,6 +98,13 @@ TEST_CASE("base64 round-trips every byte and rejects junk", "[files]") {
     CHECK(base64_decode(text) == bytes);
   }
   CHECK(files::base64_encode("hello") == "aGVsbG8=");
+  // Long enough for the vector path, with every sextet value in it.
+  CHECK(files::base64_encode(std::string_view("\x00\x10\x83\x10\x51\x87\x20\x92\x8b\x30\xd3\x8f"
+                                              "\x41\x14\x93\x51\x55\x97\x61\x96\x9b\x71\xd7\x9f"
+                                              "\x82\x18\xa3\x92\x59\xa7\xa2\x9a\xab\xb2\xdb\xaf"
+                                              "\xc3\x1c\xb3\xd3\x5d\xb7\xe3\x9e\xbb\xf3\xdf\xbf",
+                                              48)) ==
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
   CHECK(base64_decode("aGVs\nbG8=") == std::string("hello"));
   CHECK(base64_decode("aGVsbG8") == std::string("hello"));  // padding optional
   CHECK_FALSE(base64_decode("aGVs*G8="));
@@ -106,7 +113,7 @@ TEST_CASE("base64 round-trips every byte and rejects junk", "[files]") {
 }
 
 TEST_CASE("base64 in place: the block at the end of the field encodes over itself", "[files]") {
-  for (std::size_t n : {0, 1, 2, 3, 4, 5, 6, 254, 255, 256, 65535}) {
+  for (std::size_t n : {0, 1, 2, 3, 4, 5, 6, 15, 16, 17, 27, 28, 29, 254, 255, 256, 65535}) {
     std::string bytes;
     for (std::size_t i = 0; i < n; ++i) bytes += static_cast<char>((i * 131 + 7) & 0xff);
     std::string field(files::base64_encoded_size(n), '?');
