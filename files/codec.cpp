@@ -70,15 +70,15 @@ namespace {
 // starts whenever `o` trails `p` by a third of the input, as in place.
 // Returns the number of input bytes encoded.
 __attribute__((target("ssse3"))) std::size_t base64_groups_ssse3(const unsigned char* p,
-                                                                  std::size_t n, char* o) {
+                                                                 std::size_t n, char* o) {
   const __m128i spread = _mm_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1);
   const __m128i mask_hi = _mm_set1_epi32(0x0fc0fc00);
   const __m128i mult_hi = _mm_set1_epi32(0x04000040);
   const __m128i mask_lo = _mm_set1_epi32(0x003f03f0);
   const __m128i mult_lo = _mm_set1_epi32(0x01000010);
-  const __m128i offsets = _mm_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
-                                        '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62,
-                                        '/' - 63, 'A', 0, 0);
+  const __m128i offsets =
+      _mm_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                    '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
   std::size_t i = 0;
   for (; i + 16 <= n; i += 12, o += 16) {
     __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));

@@ -72,8 +72,9 @@ constexpr int k_max_fds = 16;
 struct launcher::frame {
   alignas(16) unsigned char stack[k_stack_bytes];
   // Set to the child's PID by clone (CLONE_PARENT_SETTID) and cleared by the
-  // kernel when the child execs or exits (CLONE_CHILD_CLEARTID).
-  pid_t tid = 0;
+  // kernel when the child execs or exits (CLONE_CHILD_CLEARTID). Not zero
+  // before the clone, so that a sweep on another thread keeps the frame.
+  pid_t tid = -1;
   int exec_errno = 0;  // written by the child when execve fails
 
   // The options, kept alive and flattened into what the child reads.

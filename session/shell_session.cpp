@@ -154,6 +154,14 @@ void shell_session::execute(command_request req, session_manager::command_done d
 }
 
 void shell_session::context(session_manager::context_done done) {
+  if (snapshot_current_.load(std::memory_order_acquire)) {
+    session_context ctx;
+    {
+      std::lock_guard lock(mutex_);
+      ctx = session_context{cwd_, env_};
+    }
+    return done(std::move(ctx));
+  }
   net::post(strand_, [self = shared_from_this(), done = std::move(done)]() mutable {
     if (self->current_ || self->current_snapshot_ || !self->queue_.empty() ||
         self->shell_pid_ < 0 || self->terminated_ || self->snapshot_current_) {

@@ -6,6 +6,7 @@
 // never from EOF, so `cmd &` cannot hold a command open.
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -90,8 +91,10 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
   std::unique_ptr<running_command> current_;
   std::optional<job> current_snapshot_;
   bool terminated_ = false;
-  // No command has run since the last environment snapshot.
-  bool snapshot_current_ = false;
+  // No command has run since the last environment snapshot. Written on the
+  // strand; read anywhere, so that context() can answer on the caller's
+  // thread when what is known is exact.
+  std::atomic<bool> snapshot_current_{false};
 
   // Last known cwd and environment (any thread, under mutex_).
   mutable std::mutex mutex_;

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "process/reaper.hpp"
@@ -206,4 +208,34 @@ TEST_CASE("many quick children are all reaped with their exit codes") {
   CHECK(done == 200);
   CHECK(right == 200);
   CHECK(reaper.live() == 0);
+}
+
+TEST_CASE("children launched from several threads while others are reaped all run") {
+  boost::asio::io_context io;
+  process::reaper reaper(io);
+  auto guard = boost::asio::make_work_guard(io);
+  std::thread reaping([&] { io.run(); });  // sweeps frames as exits arrive
+  std::atomic<int> done{0}, clean{0};
+  auto launch_many = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      process::spawn_options o;
+      o.argv = {"/bin/sh", "-c", "exit 3"};
+      auto pid = reaper.spawn(o, [&](process::exit_status s) {
+        clean += s.code == 3;
+        ++done;
+      });
+      CHECK(pid.ok());
+    }
+  };
+  std::thread a(launch_many, 150), b(launch_many, 150);
+  a.join();
+  b.join();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (done < 300 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polled with a deadline
+  guard.reset();
+  io.stop();
+  reaping.join();
+  CHECK(done == 300);
+  CHECK(clean == 300);
 }
