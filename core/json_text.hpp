@@ -13,4 +13,12 @@ void append_json_string(std::string& out, std::string_view bytes);
 // The same for text already known to be well-formed UTF-8 (not checked again).
 void append_json_string_utf8(std::string& out, std::string_view text);
 
+// The escaped body (what append_json_string writes between the quotes) of
+// `bytes`: its length, and writing it over its own input. For the latter the
+// n input bytes must end where the body will end (in + n == out +
+// json_body_size): the body is never shorter than its input, so every byte
+// is read before anything is written over it.
+std::size_t json_body_size(std::string_view bytes);
+void escape_json_body_in_place(char* out, const char* in, std::size_t n);
+
 }  // namespace sbx

@@ -85,38 +85,54 @@ class pump : public std::enable_shared_from_this<pump> {
     return true;
   }
 
-  // Text: the block up to the last whole character; an incomplete one waits
-  // for the next block.
+  // Text: the carry and the new block are read to the end of the room the
+  // escaped body may take, and escaped over themselves from its start. A
+  // block ends at its last whole character; an incomplete one waits for the
+  // next block.
   bool send_text(std::size_t want) {
     std::size_t carried = carry_.size();
-    block_.resize(carried + want);
-    std::memcpy(block_.data(), carry_.data(), carried);
+    std::size_t raw = carried + want;
+    std::size_t room = raw + raw / 8 + 64;  // what the escapes of ordinary text need
+    std::string frame(k_head.size() + 1 + room + 1 + k_tail.size(), '\0');
+    char* body = frame.data() + k_head.size() + 1;
+    char* in = body + room - raw;
+    std::memcpy(in, carry_.data(), carried);
     std::size_t got = 0;
-    if (!read_block(block_.data() + carried, want, got)) return false;
-    block_.resize(carried + got);
-    send_text_block(offset_ >= src_.size);
+    if (!read_block(in + carried, want, got)) return false;
+    std::size_t n = carried + got;
+    std::size_t cut = offset_ >= src_.size ? n : utf8_cut(std::string_view(in, n));
+    carry_.assign(in + cut, n - cut);
+    if (cut == 0) return true;
+    std::size_t len = json_body_size(std::string_view(in, cut));
+    if (len > room) {  // mostly escapes: built beside the block instead
+      send_text_copy(std::string(in, cut));
+      return true;
+    }
+    char* start = body + len - cut;  // the text ends where its body will
+    std::memmove(start, in, cut);
+    escape_json_body_in_place(body, start, cut);
+    std::memcpy(frame.data(), k_head.data(), k_head.size());
+    body[-1] = '"';
+    body[len] = '"';
+    std::memcpy(body + len + 1, k_tail.data(), k_tail.size());
+    frame.resize(k_head.size() + 1 + len + 1 + k_tail.size());
+    channel_->send_frame(std::move(frame));
     return true;
   }
 
-  void send_text_block(bool last) {
-    std::string_view bytes = block_;
-    std::size_t cut = last ? bytes.size() : utf8_cut(bytes);
-    carry_.assign(bytes.substr(cut));
-    bytes = bytes.substr(0, cut);
-    if (bytes.empty()) return;
+  void send_text_copy(const std::string& text) {
     std::string frame;
-    frame.reserve(k_head.size() + bytes.size() + k_tail.size() + 64);
+    frame.reserve(k_head.size() + text.size() + k_tail.size() + 64);
     frame += k_head;
-    append_json_string(frame, bytes);
+    append_json_string(frame, text);
     frame += k_tail;
     channel_->send_frame(std::move(frame));
   }
 
   void complete() {
-    if (!carry_.empty()) {
-      block_.swap(carry_);
+    if (!carry_.empty()) {  // the file shrank inside a character
+      send_text_copy(carry_);
       carry_.clear();
-      send_text_block(true);
     }
     channel_->send({{"type", "complete"}, {"bytesRead", offset_}});
     channel_->close();
@@ -126,7 +142,6 @@ class pump : public std::enable_shared_from_this<pump> {
   std::shared_ptr<http::sse_channel> channel_;
   boost::asio::thread_pool& pool_;
   std::uint64_t offset_ = 0;
-  std::string block_;
   std::string carry_;  // bytes of a character split by the block boundary
 };
 

@@ -72,8 +72,7 @@ constexpr int k_max_fds = 16;
 struct launcher::frame {
   alignas(16) unsigned char stack[k_stack_bytes];
   // Set to the child's PID by clone (CLONE_PARENT_SETTID) and cleared by the
-  // kernel when the child execs or exits (CLONE_CHILD_CLEARTID). Not zero
-  // before the clone, so that a sweep on another thread keeps the frame.
+  // kernel when the child execs or exits (CLONE_CHILD_CLEARTID).
   pid_t tid = -1;
   int exec_errno = 0;  // written by the child when execve fails
 
@@ -345,27 +344,28 @@ result<pid_t> launcher::launch(spawn_options opts) {
   f->close_from = highest + 1;
 
   sweep();
-  frame* raw = f.get();
-  {
-    std::lock_guard lock(mutex_);
-    in_flight_.push_back(std::move(f));
-  }
-
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = clone(child_main, raw->stack + sizeof raw->stack,
-                    CLONE_VM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD, raw, &raw->tid,
-                    nullptr, &raw->tid);
+  pid_t pid = clone(child_main, f->stack + sizeof f->stack,
+                    CLONE_VM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD, f.get(),
+                    &f->tid, nullptr, &f->tid);
   err = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  for (int fd : raw->sources) close(fd);
-
-  if (pid < 0) {
-    std::lock_guard lock(mutex_);
-    std::erase_if(in_flight_, [raw](const std::unique_ptr<frame>& p) { return p.get() == raw; });
+  for (int fd : f->sources) close(fd);
+  if (pid < 0)
     return make_error(codes::internal_error,
-                      "Failed to start '" + raw->opts.argv[0] + "': " + std::strerror(err));
+                      "Failed to start '" + f->opts.argv[0] + "': " + std::strerror(err));
+
+  // Published only now, when this thread is done with it: from here a sweep
+  // on another thread may free it as soon as the child has exec'd. Should
+  // the list fail to grow, the frame is left allocated, never freed under
+  // the child.
+  frame* running = f.release();
+  try {
+    std::lock_guard lock(mutex_);
+    in_flight_.emplace_back(running);
+  } catch (...) {
   }
   return pid;
 }

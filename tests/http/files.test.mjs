@@ -433,6 +433,23 @@ describe('read/stream', () => {
     assert.deepEqual(events.at(-1), { type: 'complete', bytesRead: Buffer.byteLength(content) });
   });
 
+  test('text that escapes a little or a lot arrives exact', async () => {
+    // A few quotes, backslashes and newlines per line (escaped where the
+    // block lies), and runs of control bytes that take six characters each.
+    const light = ('say "hi" \\ then\t' + 'x'.repeat(80) + '\n').repeat(3000);
+    const heavy = ('\x07'.repeat(40) + 'é\n').repeat(4000);
+    for (const [name, content] of [['light.txt', light], ['heavy.txt', heavy]]) {
+      const p = fixture(name);
+      fs.writeFileSync(p, content);
+      const events = await stream({ path: p });
+      assert.equal(events[0].isBinary, false, name);
+      const chunks = events.filter((e) => e.type === 'chunk');
+      assert.ok(chunks.length >= 3, name);
+      assert.equal(chunks.map((c) => c.data).join(''), content, name);
+      assert.deepEqual(events.at(-1), { type: 'complete', bytesRead: Buffer.byteLength(content) });
+    }
+  });
+
   test('13000-byte text file (e2e shape)', async () => {
     const p = fixture('e2e.txt');
     fs.writeFileSync(p, 'x'.repeat(12999) + '\n');
