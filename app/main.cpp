@@ -6,12 +6,6 @@
 
 #include "app/app.hpp"
 #include "core/log.hpp"
-#include "process/launcher.hpp"
-
-namespace {
-// Nice levels the daemon runs above its children: ~3x their CPU weight.
-constexpr int k_daemon_nice_steps = 5;
-}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -33,8 +27,6 @@ int main(int argc, char** argv) {
   mallopt(M_ARENA_MAX, 2);
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   signal(SIGPIPE, SIG_IGN);
-  // Before any thread exists, so that all of the daemon's threads have it.
-  sbx::process::prefer_daemon_over_children(k_daemon_nice_steps);
   sbx::log::init(outcome.cfg.log_level, outcome.cfg.log_format);
   // The app is deliberately never destroyed: run() has already ended every
   // child and stopped the I/O threads, and exiting here avoids tearing down

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -62,8 +61,6 @@ struct kernel_sigaction {
 };
 
 constexpr int k_first_source_fd = 64;
-constexpr int k_no_nice = INT_MIN;
-std::atomic<int> child_nice{k_no_nice};  // what children reset their nice value to
 constexpr std::size_t k_stack_bytes = 32 * 1024;
 constexpr int k_max_fds = 16;
 
@@ -95,7 +92,6 @@ struct launcher::frame {
   int close_count = 0;
   int close_from = 3;
   unsigned fd_limit = 0;
-  int nice = k_no_nice;
   bool new_session = true;
   std::vector<int> sources;  // the parent's copies, closed after the clone
 
@@ -169,7 +165,6 @@ __attribute__((no_sanitize("address", "undefined"))) int child_main(void* p) {
     if (sig != SIGKILL && sig != SIGSTOP)
       raw_syscall(SYS_rt_sigaction, sig, arg(&dfl), 0, sizeof(unsigned long));
   if (f->new_session) raw_syscall(SYS_setsid);
-  if (f->nice != k_no_nice) raw_syscall(SYS_setpriority, PRIO_PROCESS, 0, f->nice);
 
   for (int i = 0; i < f->move_count; ++i)
     if (long rc = raw_syscall(SYS_dup3, f->moves[i][0], f->moves[i][1], 0); rc < 0)
@@ -201,15 +196,6 @@ std::string errno_text(const std::string& what, int err) {
 }
 
 }  // namespace
-
-bool prefer_daemon_over_children(int steps) {
-  errno = 0;
-  int base = getpriority(PRIO_PROCESS, 0);
-  if (base == -1 && errno != 0) return false;
-  if (setpriority(PRIO_PROCESS, 0, base - steps) != 0) return false;
-  child_nice.store(base, std::memory_order_relaxed);
-  return true;
-}
 
 launcher::launcher() {
   int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -307,7 +293,6 @@ result<pid_t> launcher::launch(spawn_options opts) {
   f->cwd = o.cwd.empty() ? nullptr : o.cwd.c_str();
   f->new_session = o.new_session;
   f->fd_limit = fd_limit_;
-  f->nice = child_nice.load(std::memory_order_relaxed);
 
   // Each listed parent fd is copied above the targets (close-on-exec), so a
   // dup3 onto one target can never replace another's source.

@@ -39,14 +39,6 @@ struct spawn_options {
   std::vector<std::string> fallback_argv;
 };
 
-// Raises the calling thread's scheduling priority by `steps` nice levels
-// (call it before any other thread starts: threads inherit it), and has
-// every child start at the priority the daemon had. The control plane then
-// stays responsive while the programs it started load the CPU, which is when
-// a kill or a log read matters most. Without the privilege it changes
-// nothing. Returns whether the priority was raised.
-bool prefer_daemon_over_children(int steps);
-
 class launcher {
  public:
   launcher();
