@@ -104,15 +104,18 @@ SBX_CHILD_CODE void append(char* buf, std::size_t& len, std::size_t cap, const c
   while (*s && len < cap) buf[len++] = *s++;
 }
 
-// Reports a failed step on the child's stderr and exits.
+// Reports a failed step on the child's stderr (with the errno text unless
+// err is 0) and exits.
 SBX_CHILD_CODE void child_fail(const char* what, const char* subject, long err, int code) {
   char buf[512];
   std::size_t len = 0;
   append(buf, len, sizeof buf - 1, what);
   append(buf, len, sizeof buf - 1, subject);
-  append(buf, len, sizeof buf - 1, ": ");
-  const char* reason = strerrordesc_np(static_cast<int>(err));  // a table lookup
-  append(buf, len, sizeof buf - 1, reason ? reason : "error");
+  if (err != 0) {
+    append(buf, len, sizeof buf - 1, ": ");
+    const char* reason = strerrordesc_np(static_cast<int>(err));  // a table lookup
+    append(buf, len, sizeof buf - 1, reason ? reason : "error");
+  }
   buf[len++] = '\n';
   raw_syscall(SYS_write, 2, arg(buf), static_cast<long>(len));
   raw_syscall(SYS_exit_group, code);
@@ -175,7 +178,7 @@ __attribute__((no_sanitize("address", "undefined"))) int child_main(void* p) {
 
   if (f->cwd)
     if (long rc = raw_syscall(SYS_chdir, arg(f->cwd)); rc < 0)
-      child_fail("Failed to change directory to ", f->cwd, -rc, 1);
+      child_fail("Failed to change directory to ", f->cwd, 0, 1);  // as the API has it
 
   unsigned long none = 0;
   raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, arg(&none), 0, sizeof none);
