@@ -1,31 +1,14 @@
 // Session rows: exec latency, parallel sessions, a large output, RSS per session.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { baseUrl, daemonPid, percentile, row, rssKiB, timeCalls } from './lib.mjs';
+import { baseUrl, closeConnections, daemonPid, percentile, requestJson, row, rssKiB, timeCalls } from './lib.mjs';
 
-const url = new URL(baseUrl);
-
-function post(agent, path, body) {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify(body);
-    const req = http.request(
-      { host: url.hostname, port: url.port, path, method: 'POST', agent,
-        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString())));
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-const exec = (command, sessionId = 'bench') => post(agent, '/api/execute', { command, sessionId });
+const exec = async (command, sessionId = 'bench') => {
+  const res = await requestJson('POST', '/api/execute', { command, sessionId });
+  if (res.status !== 200) throw new Error(`exec ${command}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+};
 
 for (const command of ['true', 'echo hello']) {
   const lat = await timeCalls(() => exec(command), { count: 2000 });
@@ -94,4 +77,4 @@ function shellsRssKiB() {
   row('RSS per additional session, daemon + its bash', 'MiB',
     (after - before + shellsRssKiB() - shellsBefore) / 1024 / extra);
 }
-agent.destroy();
+closeConnections();

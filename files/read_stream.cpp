@@ -74,15 +74,22 @@ class pump : public std::enable_shared_from_this<pump> {
     if (got < want) {  // a short read: the block moves to where its encoding ends
       std::memmove(field + base64_encoded_size(got) - got, field + base64_encoded_size(want) - want,
                    got);
-      frame.resize(k_head.size() + 1 + base64_encoded_size(got) + 1 + k_tail.size());
     }
     base64_encode_in_place(field, got);
+    send_laid_out(std::move(frame), base64_encoded_size(got));
+    return true;
+  }
+
+  // Sends a frame whose string field of `len` bytes starts after the head
+  // and its quote: fills in the head, the quotes and the tail around it.
+  void send_laid_out(std::string frame, std::size_t len) {
+    char* field = frame.data() + k_head.size() + 1;
     std::memcpy(frame.data(), k_head.data(), k_head.size());
     field[-1] = '"';
-    field[base64_encoded_size(got)] = '"';
-    std::memcpy(field + base64_encoded_size(got) + 1, k_tail.data(), k_tail.size());
+    field[len] = '"';
+    std::memcpy(field + len + 1, k_tail.data(), k_tail.size());
+    frame.resize(k_head.size() + 1 + len + 1 + k_tail.size());
     channel_->send_frame(std::move(frame));
-    return true;
   }
 
   // Text: the carry and the new block are read to the end of the room the
@@ -105,22 +112,17 @@ class pump : public std::enable_shared_from_this<pump> {
     if (cut == 0) return true;
     std::size_t len = json_body_size(std::string_view(in, cut));
     if (len > room) {  // mostly escapes: built beside the block instead
-      send_text_copy(std::string(in, cut));
+      send_text_copy(std::string_view(in, cut));
       return true;
     }
     char* start = body + len - cut;  // the text ends where its body will
     std::memmove(start, in, cut);
     escape_json_body_in_place(body, start, cut);
-    std::memcpy(frame.data(), k_head.data(), k_head.size());
-    body[-1] = '"';
-    body[len] = '"';
-    std::memcpy(body + len + 1, k_tail.data(), k_tail.size());
-    frame.resize(k_head.size() + 1 + len + 1 + k_tail.size());
-    channel_->send_frame(std::move(frame));
+    send_laid_out(std::move(frame), len);
     return true;
   }
 
-  void send_text_copy(const std::string& text) {
+  void send_text_copy(std::string_view text) {
     std::string frame;
     frame.reserve(k_head.size() + text.size() + k_tail.size() + 64);
     frame += k_head;

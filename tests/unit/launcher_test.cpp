@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -32,6 +33,17 @@ struct outcome {
   process::exit_status status;
 };
 
+// Runs the reaper's context until pred holds or the limit passes.
+bool drive(boost::asio::io_context& io, const std::function<bool()>& pred,
+           std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred() && std::chrono::steady_clock::now() < deadline) {
+    io.run_for(std::chrono::milliseconds(10));
+    io.restart();
+  }
+  return pred();
+}
+
 // Runs one child with fd 1 on a pipe, reading it to the end and driving the
 // reaper until the exit is reported.
 outcome run(process::spawn_options opts) {
@@ -48,12 +60,8 @@ outcome run(process::spawn_options opts) {
   char buf[4096];
   for (ssize_t n; (n = read(p[0], buf, sizeof buf)) > 0;) o.out.append(buf, n);
   close(p[0]);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!status && std::chrono::steady_clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(10));
-    io.restart();
-  }
-  REQUIRE(status);
+  REQUIRE(drive(
+      io, [&] { return status.has_value(); }, std::chrono::seconds(10)));
   o.status = *status;
   return o;
 }
@@ -200,12 +208,8 @@ TEST_CASE("many quick children are all reaped with their exit codes") {
     });
     REQUIRE(pid.ok());
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (done < 200 && std::chrono::steady_clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(10));
-    io.restart();
-  }
-  CHECK(done == 200);
+  CHECK(drive(
+      io, [&] { return done == 200; }, std::chrono::seconds(30)));
   CHECK(right == 200);
   CHECK(reaper.live() == 0);
 }
