@@ -325,12 +325,22 @@ void managed_process::escalate_later() {
 }
 
 void managed_process::escalate() {
-  auto table = scan_processes();
-  std::lock_guard lock(mutex_);
-  merge_members(kill_members_, tree_of(table, *pid_, !exited_));
-  if (!any_alive(kill_members_)) return;
-  log::info("process did not stop in time, killing", {{"processId", id_}, {"pid", *pid_}});
-  signal_tree(kill_members_, exited_ ? 0 : *pid_, SIGKILL);
+  {
+    std::lock_guard lock(mutex_);
+    // The usual case: the tree went down with the first signal. Checking the
+    // known members and the process group costs a few syscalls; the /proc walk
+    // that finds stragglers runs only when something may remain.
+    if (exited_ && !any_alive(kill_members_) && ::kill(-*pid_, 0) != 0) return;
+  }
+  boost::asio::post(rt_.blocking, [self = shared_from_this()] {
+    auto table = scan_processes();
+    std::lock_guard lock(self->mutex_);
+    merge_members(self->kill_members_, tree_of(table, *self->pid_, !self->exited_));
+    if (!any_alive(self->kill_members_)) return;
+    log::info("process did not stop in time, killing",
+              {{"processId", self->id_}, {"pid", *self->pid_}});
+    signal_tree(self->kill_members_, self->exited_ ? 0 : *self->pid_, SIGKILL);
+  });
 }
 
 std::vector<tree_member> managed_process::signal_remains(int sig,

@@ -132,7 +132,10 @@ void process_registry::launch(const entry& rec, process::start_request req,
 void process_registry::on_finished(const entry& rec) {
   std::lock_guard lock(mutex_);
   finished_.push_back(rec);
-  release_old_logs();
+  // Finished output only shrinks, so a running total (recounted by each walk)
+  // keeps this O(1) until the budget is reached.
+  finished_log_bytes_ += rec->held_log_bytes();
+  if (finished_log_bytes_ > rt_.cfg.finished_log_bytes) release_old_logs();
   while (finished_.size() > k_finished_records) {
     auto old = finished_.front().lock();
     finished_.pop_front();
@@ -159,6 +162,7 @@ void process_registry::release_old_logs() {
     }
     if (rec->release_logs() == 0) kept += held;  // still being read
   }
+  finished_log_bytes_ = kept;
 }
 
 std::vector<process_info> process_registry::list(std::optional<process_status> filter) const {

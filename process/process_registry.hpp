@@ -80,6 +80,7 @@ class process_registry {
   std::list<entry> order_;  // creation order
   std::unordered_map<std::string, std::list<entry>::iterator> by_id_;
   std::deque<std::weak_ptr<process::managed_process>> finished_;  // oldest first
+  std::uint64_t finished_log_bytes_ = 0;  // held by finished_, at most overcounted
 };
 
 }  // namespace sbx
