@@ -43,6 +43,103 @@ export function rssKiB(pid) {
 const idle = [];
 const open = new Set();
 
+// One keep-alive socket. Its listeners stay for its life; the exchange in
+// progress (at most one) is parsed as data arrives.
+class Connection {
+  constructor(sock) {
+    this.sock = sock;
+    this.buf = null;
+    this.ex = null; // { method, path, onPiece, resolve, reject, status, headers, mode, remaining, pieces }
+    sock.on('data', (d) => {
+      this.buf = this.buf ? Buffer.concat([this.buf, d]) : d;
+      if (this.ex) this.parse();
+    });
+    sock.on('close', () => {
+      open.delete(this);
+      const i = idle.indexOf(this);
+      if (i >= 0) idle.splice(i, 1);
+      const ex = this.ex;
+      this.ex = null;
+      if (!ex) return;
+      if (ex.mode === 'close') ex.resolve({ status: ex.status, headers: ex.headers, body: Buffer.concat(ex.pieces) });
+      else ex.reject(new Error(`${ex.method} ${ex.path}: connection closed mid-response`));
+    });
+    sock.on('error', (err) => {
+      const ex = this.ex;
+      this.ex = null;
+      sock.destroy();
+      ex?.reject(err);
+    });
+  }
+
+  send(ex, head, data) {
+    this.ex = ex;
+    ex.pieces = [];
+    this.sock.write(data === undefined ? head : head + data);
+  }
+
+  finish(reuse) {
+    const ex = this.ex;
+    this.ex = null;
+    if (reuse) idle.push(this);
+    else this.sock.destroy();
+    ex.resolve({ status: ex.status, headers: ex.headers, body: ex.pieces.length === 1 ? ex.pieces[0] : Buffer.concat(ex.pieces) });
+  }
+
+  // Hands a piece of body to the exchange; true when it ended the exchange.
+  piece(b) {
+    this.ex.pieces.push(b);
+    if (this.ex.onPiece?.(b) !== true) return false;
+    this.finish(false);
+    return true;
+  }
+
+  parse() {
+    const ex = this.ex;
+    if (!ex.mode) {
+      const end = this.buf ? this.buf.indexOf('\r\n\r\n') : -1;
+      if (end < 0) return;
+      const lines = this.buf.toString('latin1', 0, end).split('\r\n');
+      this.buf = this.buf.subarray(end + 4);
+      const headers = {};
+      for (let i = 1; i < lines.length; i++) {
+        const c = lines[i].indexOf(':');
+        headers[lines[i].slice(0, c).trim().toLowerCase()] = lines[i].slice(c + 1).trim();
+      }
+      ex.status = Number(lines[0].slice(9, 12));
+      ex.headers = headers;
+      ex.keep = !/close/i.test(headers.connection ?? '');
+      if (/chunked/i.test(headers['transfer-encoding'] ?? '')) ex.mode = 'chunked';
+      else if (headers['content-length'] !== undefined) {
+        ex.mode = 'length';
+        ex.remaining = Number(headers['content-length']);
+      } else ex.mode = 'close';
+    }
+    const buf = this.buf;
+    if (ex.mode === 'length') {
+      const n = Math.min(buf.length, ex.remaining);
+      this.buf = n < buf.length ? buf.subarray(n) : null;
+      ex.remaining -= n;
+      if (n && this.piece(buf.subarray(0, n))) return;
+      if (ex.remaining === 0) this.finish(ex.keep);
+    } else if (ex.mode === 'chunked') {
+      for (;;) {
+        const b = this.buf;
+        const le = b ? b.indexOf('\r\n') : -1;
+        if (le < 0) return;
+        const size = parseInt(b.toString('latin1', 0, le), 16);
+        if (b.length < le + 2 + size + 2) return;
+        this.buf = b.length > le + 4 + size ? b.subarray(le + 4 + size) : null;
+        if (size === 0) return this.finish(ex.keep);
+        if (this.piece(b.subarray(le + 2, le + 2 + size))) return;
+      }
+    } else if (buf?.length) {
+      this.buf = null;
+      this.piece(buf);
+    }
+  }
+}
+
 function connect() {
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
@@ -51,13 +148,9 @@ function connect() {
     sock.once('error', reject);
     sock.once('connect', () => {
       sock.off('error', reject);
-      open.add(sock);
-      sock.once('close', () => {
-        open.delete(sock);
-        const i = idle.indexOf(sock);
-        if (i >= 0) idle.splice(i, 1);
-      });
-      resolve(sock);
+      const conn = new Connection(sock);
+      open.add(conn);
+      resolve(conn);
     });
   });
 }
@@ -67,98 +160,13 @@ function connect() {
 // socket is dropped). Resolves with { status, headers, body } (body: the
 // pieces joined, a Buffer).
 async function exchange(method, path, body, extraHeaders, onPiece) {
-  const sock = idle.pop() ?? (await connect());
-  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const conn = idle.pop() ?? (await connect());
+  const data = body === undefined ? undefined : JSON.stringify(body);
   let head = `${method} ${path} HTTP/1.1\r\nHost: bench\r\n`;
-  for (const [k, v] of Object.entries(extraHeaders)) head += `${k}: ${v}\r\n`;
-  if (data !== undefined) head += `Content-Type: application/json\r\nContent-Length: ${data.length}\r\n`;
+  for (const k in extraHeaders) head += `${k}: ${extraHeaders[k]}\r\n`;
+  if (data !== undefined) head += `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(data)}\r\n`;
   head += '\r\n';
-
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    let res = null; // { status, headers }
-    let mode = null; // 'length' | 'chunked' | 'close'
-    let remaining = 0;
-    const pieces = [];
-    const cleanup = () => {
-      sock.off('data', onData);
-      sock.off('close', onClose);
-      sock.off('error', onError);
-    };
-    const finish = (reuse) => {
-      cleanup();
-      if (reuse) idle.push(sock);
-      else sock.destroy();
-      resolve({ status: res.status, headers: res.headers, body: Buffer.concat(pieces) });
-    };
-    const piece = (b) => {
-      pieces.push(b);
-      if (onPiece?.(b) === true) {
-        finish(false);
-        return true;
-      }
-      return false;
-    };
-    const parse = () => {
-      if (!res) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
-        buf = buf.subarray(end + 4);
-        const headers = {};
-        for (const line of lines.slice(1)) {
-          const c = line.indexOf(':');
-          headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
-        }
-        res = { status: Number(lines[0].split(' ')[1]), headers };
-        if (/chunked/i.test(headers['transfer-encoding'] ?? '')) mode = 'chunked';
-        else if (headers['content-length'] !== undefined) {
-          mode = 'length';
-          remaining = Number(headers['content-length']);
-        } else mode = 'close';
-      }
-      const keep = !/close/i.test(res.headers.connection ?? '');
-      if (mode === 'length') {
-        if (buf.length && piece(buf.subarray(0, Math.min(buf.length, remaining)))) return;
-        remaining -= Math.min(buf.length, remaining);
-        buf = Buffer.alloc(0);
-        if (remaining === 0) finish(keep);
-      } else if (mode === 'chunked') {
-        for (;;) {
-          const le = buf.indexOf('\r\n');
-          if (le < 0) return;
-          const size = parseInt(buf.subarray(0, le).toString('latin1'), 16);
-          if (buf.length < le + 2 + size + 2) return;
-          const chunk = buf.subarray(le + 2, le + 2 + size);
-          buf = buf.subarray(le + 4 + size);
-          if (size === 0) return finish(keep);
-          if (piece(chunk)) return;
-        }
-      } else if (buf.length) {
-        const b = buf;
-        buf = Buffer.alloc(0);
-        piece(b);
-      }
-    };
-    const onData = (d) => {
-      buf = buf.length ? Buffer.concat([buf, d]) : d;
-      parse();
-    };
-    const onClose = () => {
-      cleanup();
-      if (res && mode === 'close') resolve({ status: res.status, headers: res.headers, body: Buffer.concat(pieces) });
-      else reject(new Error(`${method} ${path}: connection closed mid-response`));
-    };
-    const onError = (err) => {
-      cleanup();
-      sock.destroy();
-      reject(err);
-    };
-    sock.on('data', onData);
-    sock.on('close', onClose);
-    sock.on('error', onError);
-    sock.write(data === undefined ? head : Buffer.concat([Buffer.from(head), data]));
-  });
+  return new Promise((resolve, reject) => conn.send({ method, path, onPiece, resolve, reject }, head, data));
 }
 
 export async function requestJson(method, path, body) {
@@ -172,7 +180,7 @@ export async function requestJson(method, path, body) {
 }
 
 export function closeConnections() {
-  for (const sock of open) sock.destroy();
+  for (const conn of open) conn.sock.destroy();
   idle.length = 0;
 }
 

@@ -56,7 +56,7 @@ async function pollUntil(pred, limitMs) {
   return true;
 }
 
-const ROUNDS = 4;
+const ROUNDS = 10;
 
 async function processRows() {
   // Warm-up: the session, the registry and the daemon's heap are set up

@@ -134,6 +134,10 @@ void interpreter_service::create_context(code_context_options opts,
       }
       ctx->slots[interp::index_of(ctx->lang)].exec = *got;
       contexts_.emplace(ctx->id, ctx);
+      {
+        std::lock_guard lock(ids_mutex_);
+        ids_.insert(ctx->id);
+      }
       creation_order_.push_back(ctx);
       log::info(
           "code context created",
@@ -162,6 +166,10 @@ void interpreter_service::delete_context(std::string id, std::function<void(stat
     }
     ctx->deleted = true;
     contexts_.erase(id);
+    {
+      std::lock_guard lock(ids_mutex_);
+      ids_.erase(id);
+    }
     creation_order_.erase(std::remove(creation_order_.begin(), creation_order_.end(), ctx),
                           creation_order_.end());
     auto reason = "Context " + id + " was deleted";
@@ -185,20 +193,31 @@ interpreter_service::context_ptr interpreter_service::find(const std::string& id
 
 void interpreter_service::execute(
     code_run_request req, std::function<void(result<std::shared_ptr<http::sse_channel>>)> done) {
-  boost::asio::post(strand_, [this, req = std::move(req), done = std::move(done)]() mutable {
+  bool known;
+  {
+    std::lock_guard lock(ids_mutex_);
+    known = ids_.count(req.context_id) != 0;
+  }
+  if (!known) {
+    auto message = "Context " + req.context_id + " not found";
+    auto e = make_error(codes::context_not_found, message, {{"contextId", req.context_id}});
+    e.extra = {{"error", message}};  // the reference's body shape (API.md §2.4)
+    return done(e);
+  }
+  // The stream's head goes out now, while the run makes its way to the strand.
+  auto channel = std::make_shared<http::sse_channel>();
+  done(channel);
+  boost::asio::post(strand_, [this, req = std::move(req), channel = std::move(channel)]() mutable {
     auto ctx = find(req.context_id);
-    if (!ctx) {
-      auto message = "Context " + req.context_id + " not found";
-      auto e = make_error(codes::context_not_found, message, {{"contextId", req.context_id}});
-      e.extra = {{"error", message}};  // the reference's body shape (API.md §2.4)
-      done(e);
+    auto timeout_ms = req.timeout_ms ? req.timeout_ms : rt_.cfg.interpreter_exec_timeout_ms;
+    auto run = std::make_shared<interp::code_run>(
+        strand_, channel, std::move(req.code),
+        req.lang.value_or(ctx ? ctx->lang : interp::language::python),
+        std::chrono::milliseconds(timeout_ms), std::chrono::milliseconds(rt_.cfg.kill_grace_ms));
+    if (!ctx) {  // deleted since the check above: as for a run queued on it
+      run->abort("Context " + req.context_id + " was deleted");
       return;
     }
-    auto timeout_ms = req.timeout_ms ? req.timeout_ms : rt_.cfg.interpreter_exec_timeout_ms;
-    auto channel = std::make_shared<http::sse_channel>();
-    auto run = std::make_shared<interp::code_run>(
-        strand_, channel, std::move(req.code), req.lang.value_or(ctx->lang),
-        std::chrono::milliseconds(timeout_ms), std::chrono::milliseconds(rt_.cfg.kill_grace_ms));
     // A client that goes away interrupts its run: nobody reads the output,
     // and the runs queued behind it should not wait for it.
     channel->on_cancel([this, weak = std::weak_ptr<interp::code_run>(run)] {
@@ -207,7 +226,6 @@ void interpreter_service::execute(
       });
     });
     ctx->queue.push_back(run);
-    done(channel);
     pump(ctx);
   });
 }

@@ -103,6 +103,10 @@ class interpreter_service {
   std::vector<std::string> executor_env_;
   std::array<std::unique_ptr<interp::executor_pool>, interp::all_languages.size()> pools_;
   std::unordered_map<std::string, context_ptr> contexts_;
+  // The ids in contexts_, readable off the strand: a run on a known context
+  // answers its request at once instead of after a hop to the strand.
+  mutable std::mutex ids_mutex_;
+  std::unordered_set<std::string> ids_;
   std::vector<context_ptr> creation_order_;
   std::unordered_map<interp::executor*, std::weak_ptr<interp::code_context>> owners_;
   bool started_ = false;

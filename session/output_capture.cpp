@@ -55,8 +55,9 @@ bool output_capture::drain_readable(std::size_t max_bytes) {
 
 std::string output_capture::finish() {
   // The command wrote its output before the shell reported, so all of it
-  // that is still unread fits in the pipe; more than that came later.
-  int capacity = ::fcntl(pipe_.native_handle(), F_GETPIPE_SZ);
+  // that is still unread fits in the pipe; more than that came later. These
+  // pipes keep the default size, so it is asked once.
+  static const int capacity = ::fcntl(pipe_.native_handle(), F_GETPIPE_SZ);
   drain_readable(capacity > 0 ? static_cast<std::size_t>(capacity) : k_read_size);
   discarding_ = true;
   std::string out = std::move(data_);
