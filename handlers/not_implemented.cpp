@@ -3,10 +3,10 @@
 namespace sbx::handlers {
 
 void not_implemented(const http::request& req, const http::responder& done) {
-  done(make_error(codes::not_implemented,
-                  std::string(http::method_name(req.verb)) + " " + req.path +
-                      " is not implemented yet",
-                  {{"path", req.path}}));
+  done(make_error(
+      codes::not_implemented,
+      std::string(http::method_name(req.verb)) + " " + req.path + " is not implemented yet",
+      {{"path", req.path}}));
 }
 
 }  // namespace sbx::handlers
