@@ -37,7 +37,8 @@ std::string preamble(int daemon_pid, int script_fd) {
          "builtin printf 'C%d\\0%s\\0' \"$s\" \"$PWD\" >&" +
          ctl +
          "; builtin return \"$s\"; }\n"
-         "__sbx_e() { builtin local s=$?; { builtin printf 'E'; builtin export -p; "
+         "__sbx_e() { builtin local s=$?; { builtin printf 'F'; builtin declare -fx; "
+         "builtin printf '\\0%s\\0E' \"$PWD\"; builtin export -p; "
          "builtin printf '\\0%s\\0' \"$PWD\"; } >&" +
          ctl +
          "; builtin return \"$s\"; }\n"
@@ -122,6 +123,36 @@ std::map<std::string, std::string> parse_export_p(std::string_view text) {
     while (i < text.size() && text[i] != '\n') ++i;
     ++i;
     if (valid_env_name(name)) out[name] = std::move(value);
+  }
+  return out;
+}
+
+std::map<std::string, std::string> parse_exported_functions(std::string_view text) {
+  // Each definition ("NAME () \n{ ...\n}") is followed by its attribute line
+  // ("declare -fx NAME"); bash imports "() {" followed by the body.
+  std::map<std::string, std::string> out;
+  std::size_t def_start = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    auto nl = text.find('\n', i);
+    if (nl == std::string_view::npos) nl = text.size();
+    auto line = text.substr(i, nl - i);
+    auto space = line.find(' ', 8);  // after "declare -<flags>"
+    if (line.rfind("declare -", 0) == 0 && space != std::string_view::npos &&
+        line.substr(8, space - 8).find('f') != std::string_view::npos) {
+      auto name = line.substr(space + 1);
+      auto def = text.substr(def_start, i - def_start);
+      std::string header = std::string(name) + " () ";
+      if (def.rfind(header, 0) == 0) {
+        auto brace = def.find('{', header.size());
+        if (brace != std::string_view::npos) {
+          auto body = def.substr(brace + 1);
+          while (!body.empty() && body.back() == '\n') body.remove_suffix(1);
+          out["BASH_FUNC_" + std::string(name) + "%%"] = "() {" + std::string(body);
+        }
+      }
+      def_start = nl + 1;
+    }
+    i = nl + 1;
   }
   return out;
 }

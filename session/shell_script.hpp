@@ -36,10 +36,15 @@ std::string command_script(std::string_view command, int daemon_pid, int out_fd,
 // only expands the text the preamble stored, and the command travels in the memfd.
 std::string command_line();
 
-// Reports "E<export -p output>\0<cwd>\0" on the control fd.
+// Reports "F<declare -fx output>\0<cwd>\0" then "E<export -p output>\0<cwd>\0"
+// on the control fd: the exported functions, then the variables.
 std::string snapshot_line();
 
 // Parses `export -p` output into NAME=value entries (exported and set only).
 std::map<std::string, std::string> parse_export_p(std::string_view text);
+
+// Parses `declare -fx` output (the exported functions) into the environment
+// entries bash gives its children for them: BASH_FUNC_<name>%%=() { ... }.
+std::map<std::string, std::string> parse_exported_functions(std::string_view text);
 
 }  // namespace sbx::session

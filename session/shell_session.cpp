@@ -299,7 +299,8 @@ void shell_session::read_control() {
 void shell_session::on_control(std::size_t n) {
   control_data_.append(control_buf_.data(), n);
   for (;;) {
-    // Messages: C<status>\0<cwd>\0 and E<export -p>\0<cwd>\0.
+    // Messages: C<status>\0<cwd>\0, and F<declare -fx>\0<cwd>\0 followed by
+    // E<export -p>\0<cwd>\0.
     auto first = control_data_.find('\0');
     if (first == std::string::npos) return;
     auto second = control_data_.find('\0', first + 1);
@@ -314,9 +315,14 @@ void shell_session::on_control(std::size_t n) {
     }
     if (kind == 'C' && current_) {
       complete_command(std::atoi(payload.c_str()));
+    } else if (kind == 'F' && current_snapshot_) {
+      snapshot_functions_ = std::move(payload);
     } else if (kind == 'E' && current_snapshot_) {
       std::vector<std::string> env;
       for (const auto& [k, v] : parse_export_p(payload)) env.push_back(k + "=" + v);
+      for (const auto& [k, v] : parse_exported_functions(snapshot_functions_))
+        env.push_back(k + "=" + v);
+      snapshot_functions_.clear();
       session_context ctx;
       {
         std::lock_guard lock(mutex_);

@@ -198,6 +198,23 @@ describe('start, get, list', () => {
     assert.equal((await waitFinal(missing.processId)).exitCode, 127);
     assert.match((await logs(missing.processId)).body.stderr, /no-such-program-xyz: command not found/);
   });
+  test('functions the session exported reach its processes; others do not', async () => {
+    const setup = await json(daemon.baseUrl, 'POST', '/api/execute', {
+      command: 'greet() { echo "hi $1"; }; export -f greet; private() { echo no; }',
+      sessionId: 'proc-functions',
+    });
+    assert.equal(setup.body.exitCode, 0, setup.text);
+    const run = async (command) => {
+      const p = await startOk(command, { sessionId: 'proc-functions' });
+      const done = await waitFinal(p.processId);
+      return { code: done.exitCode, ...(await logs(p.processId)).body };
+    };
+    const greeted = await run('greet there');
+    assert.equal(greeted.code, 0, greeted.stderr);
+    assert.equal(greeted.stdout, 'hi there\n');
+    assert.equal((await run('greet a; greet b')).stdout, 'hi a\nhi b\n');
+    assert.equal((await run('private')).code, 127);
+  });
 });
 
 describe('logs', () => {

@@ -37,6 +37,18 @@ TEST_CASE("parse_export_p reads values with escapes and newlines") {
   CHECK(env.at("EMPTY") == "");
 }
 
+TEST_CASE("parse_exported_functions gives the environment entries bash exports") {
+  std::string text =
+      "greet () \n{ \n    echo \"hi $1\"\n}\ndeclare -fx greet\n"
+      "two-part () \n{ \n    local x=1;\n    echo \"declare -fx nope\"\n}\ndeclare -frx two-part\n";
+  auto fns = parse_exported_functions(text);
+  REQUIRE(fns.size() == 2);
+  CHECK(fns.at("BASH_FUNC_greet%%") == "() { \n    echo \"hi $1\"\n}");
+  CHECK(fns.at("BASH_FUNC_two-part%%") ==
+        "() { \n    local x=1;\n    echo \"declare -fx nope\"\n}");
+  CHECK(parse_exported_functions("").empty());
+}
+
 TEST_CASE("command_script quotes the text and redirects into the daemon's descriptors") {
   auto script = command_script("echo 'hi'", 42, 8, 9, std::nullopt, {});
   CHECK(script.find("__sbx_c='echo '\\''hi'\\'''") != std::string::npos);
