@@ -138,8 +138,10 @@ result<file_content> file_service::read(const std::string& session, const std::s
 
   file_content out;
   out.size = data.size();
-  out.mime_type =
-      files::detect_mime(std::string_view(data).substr(0, files::k_sniff_bytes), data.empty());
+  auto head = std::string_view(data).substr(0, files::k_sniff_bytes);
+  out.mime_type = files::detect_mime(head, data.empty());
+  if (files::may_be_long_json(out.mime_type, head, data.size()))
+    out.mime_type = files::detect_mime_long(data);
   bool text = files::is_text_mime(out.mime_type);
   if (text && !want_base64 && files::utf8_valid(data)) {
     out.encoding = "utf-8";
@@ -166,6 +168,15 @@ result<file_source> file_service::open_source(const std::string& session, const 
   file_source src;
   src.size = static_cast<std::uint64_t>(st.st_size);
   src.mime_type = files::detect_mime(head, st.st_size == 0);
+  if (files::may_be_long_json(src.mime_type, head, static_cast<std::uint64_t>(st.st_size))) {
+    std::string more(
+        std::min<std::size_t>(static_cast<std::size_t>(st.st_size), files::k_json_sniff_bytes),
+        '\0');
+    if (ssize_t got = files::read_at(fd->get(), more.data(), more.size(), 0); got > 0) {
+      more.resize(static_cast<std::size_t>(got));
+      src.mime_type = files::detect_mime_long(more);
+    }
+  }
   // Whether the rest is UTF-8 is unknown until it is read; the head decides
   // (a character cut at its end does not count against it).
   bool utf8 = files::utf8_valid(std::string_view(head).substr(0, files::utf8_cut(head)));

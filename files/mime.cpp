@@ -160,6 +160,19 @@ std::string detect_mime(std::string_view head, bool file_is_empty) {
   return mime;
 }
 
+bool may_be_long_json(std::string_view mime, std::string_view head, std::uint64_t file_size) {
+  if (mime != "text/plain" || head.size() < k_sniff_bytes || file_size <= head.size()) return false;
+  auto first = head.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && (head[first] == '{' || head[first] == '[');
+}
+
+std::string detect_mime_long(std::string_view content) {
+  if (content.size() > k_json_sniff_bytes) content = content.substr(0, k_json_sniff_bytes);
+  magic_t m = thread_magic();
+  const char* type = m ? magic_buffer(m, content.data(), content.size()) : nullptr;
+  return type ? std::string(type) : std::string("application/octet-stream");
+}
+
 bool is_text_mime(std::string_view mime) {
   return mime.starts_with("text/") || mime.find("json") != std::string_view::npos ||
          mime.find("xml") != std::string_view::npos ||

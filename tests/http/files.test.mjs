@@ -129,6 +129,22 @@ describe('write and read', () => {
     assert.equal(e.size, 0);
   });
 
+  test('JSON longer than the sniffed head is still JSON, as file(1) names it', async () => {
+    const rows = Array.from({ length: 1500 }, (_, k) => ({ k, v: 'x'.repeat(50) }));
+    const text = JSON.stringify(rows);
+    assert.ok(text.length > 64 * 1024);
+    fs.writeFileSync(fixture('long.json'), text);
+    const j = assertSuccess(await post('/api/read', { path: fixture('long.json') }), 'long json');
+    assert.equal(j.mimeType, 'application/json');
+    assert.equal(j.content, text);
+    const events = await stream({ path: fixture('long.json') });
+    assert.equal(events[0].mimeType, 'application/json');
+    // Text that only looks like JSON at its start stays plain text.
+    fs.writeFileSync(fixture('not.json'), '[' + 'y'.repeat(70 * 1024));
+    const n = assertSuccess(await post('/api/read', { path: fixture('not.json') }), 'not json');
+    assert.equal(n.mimeType, 'text/plain');
+  });
+
   test('read with encoding base64 returns base64 even for text (Q8)', async () => {
     const p = fixture('b64.txt');
     fs.writeFileSync(p, 'plain text\n');
