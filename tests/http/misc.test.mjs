@@ -2,8 +2,11 @@
 // against a real daemon over HTTP without the SDK.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { json, raw, rawHeaderValues, startDaemon } from '../lib/daemon.mjs';
 
@@ -190,6 +193,41 @@ describe('errors', () => {
     const res = await raw(daemon.baseUrl, { method: 'POST', path: '/api/write', body: '[1]', headers: { 'Content-Type': 'application/json' } });
     assert.equal(res.status, 400, res.body.toString());
     assert.equal(assertErrorBody(res, '[1]').code, 'VALIDATION_FAILED');
+  });
+
+  test('random bodies on every body-taking route get an answer, never an unexpected 5xx or a dead daemon', async () => {
+    // Deterministic: the same 300 bodies on every run. Paths stay inside a
+    // scratch directory; commands are harmless.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-fuzz-'));
+    fs.mkdirSync(path.join(dir, 'd'));
+    fs.writeFileSync(path.join(dir, 'f.txt'), 'hi\n');
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const pick = (a) => a[Math.floor(rnd() * a.length)];
+    const inDir = ['', '.', 'x', 'a/b', 'd/../x', 'f.txt', 'd', 'd/e', 'nope/x', '\u0000x', 'é✓😀', 'n'.repeat(300), 'f.txt/x'].map((p) => path.join(dir, p));
+    const values = [...inDir, '', ' ', 'é✓😀', 'y'.repeat(5000), -1, 0, 1, 3000, 65536, 1e308, 1.5, true, false, null, [], ['a'], {}, { a: 1 }, { K: 'v' }, { K: 1 }, 'utf-8', 'base64', 'hex', 'SIGKILL'];
+    const fields = ['command', 'sessionId', 'path', 'content', 'encoding', 'newPath', 'destination', 'recursive', 'port', 'name', 'processId', 'cwd', 'env', 'timeoutMs', 'id', 'signal', 'oldPath'];
+    const routes = ['/api/session/create', '/api/session/delete', '/api/execute', '/api/execute/stream', '/api/read', '/api/read/stream', '/api/write', '/api/delete', '/api/rename', '/api/move', '/api/mkdir', '/api/list-files', '/api/exists', '/api/expose-port', '/api/process/start'];
+    const statuses = new Set();
+    try {
+      for (let i = 0; i < 300; i++) {
+        const route = pick(routes);
+        const body = {};
+        for (let n = Math.floor(rnd() * 5); n > 0; n--) body[pick(fields)] = pick(values);
+        if (typeof body.command === 'string') body.command = pick(['true', 'echo x', '', '   ', 'exit 3']);
+        const what = `${route} ${JSON.stringify(body).slice(0, 200)}`;
+        const res = await raw(daemon.baseUrl, { method: 'POST', path: route, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+        statuses.add(res.status);
+        // The one 500 the contract has for caller input: a session id in use.
+        if (res.status >= 500) assert.match(res.body.toString(), /already exists/, what);
+        if (res.status >= 400) assertErrorBody(res, what);
+        assert.equal((await raw(daemon.baseUrl, { path: '/api/ping' })).status, 200, `daemon alive after ${what}`);
+      }
+    } finally {
+      await json(daemon.baseUrl, 'DELETE', '/api/process/kill-all');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    assert.ok(statuses.has(200) && statuses.has(400), `statuses seen: ${[...statuses]}`);
   });
 
   test('a body over SANDBOXD_MAX_BODY_BYTES is 413', async () => {
