@@ -146,6 +146,14 @@ std::string digest_of(std::string_view bytes) {
   return key;
 }
 
+// libmagic's answer for `bytes` (its thread's handle).
+std::optional<std::string> magic_type(std::string_view bytes) {
+  magic_t m = thread_magic();
+  const char* type = m ? magic_buffer(m, bytes.data(), bytes.size()) : nullptr;
+  if (!m) return std::nullopt;
+  return type ? std::string(type) : std::string("application/octet-stream");
+}
+
 }  // namespace
 
 std::string detect_mime(std::string_view head, bool file_is_empty) {
@@ -153,11 +161,10 @@ std::string detect_mime(std::string_view head, bool file_is_empty) {
   if (head.size() > k_sniff_bytes) head = head.substr(0, k_sniff_bytes);
   auto digest = digest_of(head);
   if (auto known = answers().find(digest)) return *known;
-  magic_t m = thread_magic();
-  const char* type = m ? magic_buffer(m, head.data(), head.size()) : nullptr;
-  std::string mime = type ? std::string(type) : std::string("application/octet-stream");
-  if (m) answers().add(std::move(digest), mime);
-  return mime;
+  auto mime = magic_type(head);
+  if (!mime) return "application/octet-stream";
+  answers().add(std::move(digest), *mime);
+  return *mime;
 }
 
 bool may_be_long_json(std::string_view mime, std::string_view head, std::uint64_t file_size) {
@@ -168,9 +175,7 @@ bool may_be_long_json(std::string_view mime, std::string_view head, std::uint64_
 
 std::string detect_mime_long(std::string_view content) {
   if (content.size() > k_json_sniff_bytes) content = content.substr(0, k_json_sniff_bytes);
-  magic_t m = thread_magic();
-  const char* type = m ? magic_buffer(m, content.data(), content.size()) : nullptr;
-  return type ? std::string(type) : std::string("application/octet-stream");
+  return magic_type(content).value_or("application/octet-stream");
 }
 
 bool is_text_mime(std::string_view mime) {

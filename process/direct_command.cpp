@@ -84,7 +84,6 @@ environment direct_command_env(environment env, const std::string& cwd) {
   char* end = nullptr;
   long n = level.empty() ? 0 : std::strtol(level.c_str(), &end, 10);
   set_env(env, "SHLVL", std::to_string(level.empty() || *end != '\0' ? 0 : n));
-  std::erase_if(env, [](const std::string& e) { return e.compare(0, 2, "_=") == 0; });
   return env;
 }
 

@@ -28,8 +28,8 @@ struct direct_command {
 std::optional<direct_command> as_direct_command(std::string_view command, const environment& env);
 
 // The environment bash -c would have handed the program: PWD set to the
-// directory it runs in, SHLVL normalised, and no `_` (the child sets it to
-// the program's path once found).
+// directory it runs in, SHLVL normalised. (`_` is the launcher's: searching
+// PATH, the child sets it to the path it execs.)
 environment direct_command_env(environment env, const std::string& cwd);
 
 }  // namespace sbx::process

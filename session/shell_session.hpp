@@ -82,7 +82,6 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
   pid_t shell_pid_ = -1;
   // Holds the script of the command being run; the shell reads it through
   // /proc/<daemon>/fd. One per session, rewritten for each command.
-  std::string snapshot_functions_;  // the F part of the snapshot being read
   int script_fd_ = -1;
   std::unique_ptr<boost::asio::writable_pipe> stdin_;
   std::unique_ptr<boost::asio::readable_pipe> control_;
@@ -91,6 +90,7 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
   std::deque<job> queue_;
   std::unique_ptr<running_command> current_;
   std::optional<job> current_snapshot_;
+  std::string snapshot_functions_;  // its F part, until the E part arrives
   bool terminated_ = false;
   // No command has run since the last environment snapshot. Written on the
   // strand; read anywhere, so that context() can answer on the caller's
