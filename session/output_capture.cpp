@@ -17,11 +17,15 @@ constexpr std::size_t k_read_size = 64 * 1024;
 constexpr std::size_t k_batch_bytes = 16 * k_read_size;
 }  // namespace
 
-output_capture::output_capture(executor ex, int read_fd, std::shared_ptr<output_budget> budget)
-    : pipe_(ex, read_fd), budget_(std::move(budget)) {}
+output_capture::output_capture(boost::asio::posix::stream_descriptor pipe)
+    : pipe_(std::move(pipe)) {}
 
 void output_capture::start() {
   wait_readable();
+}
+
+void output_capture::set_budget(std::shared_ptr<output_budget> budget) {
+  budget_ = std::move(budget);
 }
 
 void output_capture::wait_readable() {
@@ -47,7 +51,7 @@ bool output_capture::drain_readable(std::size_t max_bytes) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    close_pipe();  // EOF (or an error: nothing more can come)
+    close();  // EOF (or an error: nothing more can come)
     return false;
   }
   return true;
@@ -65,13 +69,13 @@ std::string output_capture::finish() {
   return out;
 }
 
-void output_capture::close_pipe() {
+void output_capture::close() {
   boost::system::error_code ignored;
   pipe_.close(ignored);
 }
 
 void output_capture::append(const char* data, std::size_t n) {
-  if (discarding_) return;
+  if (discarding_ || !budget_) return;
   if (budget_->limit && budget_->used + n > budget_->limit) {
     // Keep the bytes within the budget, then report once.
     std::size_t room = static_cast<std::size_t>(budget_->limit - budget_->used);

@@ -11,7 +11,6 @@
 #include <string>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/strand.hpp>
 
 namespace sbx::session {
 
@@ -24,15 +23,19 @@ struct output_budget {
 
 class output_capture : public std::enable_shared_from_this<output_capture> {
  public:
-  using executor = boost::asio::strand<boost::asio::io_context::executor_type>;
+  // `pipe` is the non-blocking read end.
+  explicit output_capture(boost::asio::posix::stream_descriptor pipe);
 
-  // Takes ownership of read_fd (non-blocking).
-  output_capture(executor ex, int read_fd, std::shared_ptr<output_budget> budget);
-
+  // Starts waiting for output. Until a budget is set, output is discarded:
+  // a pipe is readied before its command starts, so the wait is armed
+  // before the command can write.
   void start();
+  void set_budget(std::shared_ptr<output_budget> budget);
   // Returns every byte written so far; call on the strand once the command
   // has finished. Later output is discarded.
   std::string finish();
+  // Stops reading and closes the pipe (a capture that was never used).
+  void close();
 
  private:
   void wait_readable();
@@ -41,7 +44,6 @@ class output_capture : public std::enable_shared_from_this<output_capture> {
   // reached EOF (pipe closed).
   bool drain_readable(std::size_t max_bytes);
   void append(const char* data, std::size_t n);
-  void close_pipe();
 
   boost::asio::posix::stream_descriptor pipe_;
   std::shared_ptr<output_budget> budget_;

@@ -25,57 +25,89 @@ bool valid_env_name(std::string_view name) {
   return true;
 }
 
-std::string preamble(int daemon_pid, int script_fd) {
-  // Aliases persist between commands like in an interactive shell.
-  // __sbx_rc sets $? (so `false` then `echo $?` prints 1); __sbx_r reports a
-  // command's status and cwd, __sbx_e the environment. They are read-only so
-  // user code cannot replace them by accident.
+namespace {
+
+// Quoted commands up to this size travel on the line (one read per byte);
+// longer ones in the memfd (an open and a read whatever the size).
+constexpr std::size_t k_inline_max = 96;
+
+std::string proc_fd(int daemon_pid, int fd) {
+  return "/proc/" + std::to_string(daemon_pid) + "/fd/" + std::to_string(fd);
+}
+
+}  // namespace
+
+std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
   const std::string ctl = std::to_string(k_control_fd);
-  return "shopt -s expand_aliases\n"
-         "__sbx_rc() { builtin return \"$1\"; }\n"
-         "__sbx_r() { builtin local s=$?; builtin unset __sbx_c; "
-         "builtin printf 'C%d\\0%s\\0' \"$s\" \"$PWD\" >&" +
-         ctl +
-         "; builtin return \"$s\"; }\n"
-         "__sbx_e() { builtin local s=$?; { builtin printf 'F'; builtin declare -fx; "
-         "builtin printf '\\0%s\\0E' \"$PWD\"; builtin export -p; "
-         "builtin printf '\\0%s\\0' \"$PWD\"; } >&" +
-         ctl +
-         "; builtin return \"$s\"; }\n"
-         "builtin readonly -f __sbx_rc __sbx_r __sbx_e\n"
-         // eval at top level, as if typed: `return` outside a function is the
-         // usual error, and bash's messages carry no file name. $? of the
-         // previous command is carried into this one.
-         "builtin readonly __sbx_l='__sbx_p=$?;builtin eval \"$(</proc/" +
-         std::to_string(daemon_pid) + "/fd/" + std::to_string(script_fd) + ")\";__sbx_r'\n";
-}
-
-std::string command_script(std::string_view command, int daemon_pid, int out_fd, int err_fd,
-                           const std::optional<std::string>& cwd,
-                           const std::map<std::string, std::string>& env) {
-  const std::string proc = "/proc/" + std::to_string(daemon_pid) + "/fd/";
-  // The text runs through eval, so a syntax error runs nothing and returns 2.
-  // The newline after it ends a trailing here-document or comment.
-  std::string body = "__sbx_rc \"$__sbx_p\"; builtin eval \"$__sbx_c\"$'\\n'";
-  std::string run;
-  if (cwd || !env.empty()) {
-    run = "( ";
-    if (cwd) run += "builtin cd -- " + shell_quote(*cwd) + " || builtin exit 1; ";
-    for (const auto& [k, v] : env) run += "builtin export " + k + "=" + shell_quote(v) + "; ";
-    run += body + " )";
-  } else {
-    run = "{ " + body + "; }";
+  auto outputs = [&](int pair) {
+    return "60</dev/null >" + proc_fd(daemon_pid, slots.out[pair]) + " 2>" +
+           proc_fd(daemon_pid, slots.err[pair]);
+  };
+  // __sbx_r reports a command's status and cwd and keeps the status in
+  // __sbx_p for the next command's $?. It first turns xtrace off (noting it
+  // in __sbx_x; the next command turns it back on), out of sight: the trace
+  // of a command shows the same lines every time and never spills into the
+  // next one. It unsets any function named exec, which would otherwise
+  // make the move to the next pair temporary.
+  const std::string reporter =
+      "__sbx_r() { { __sbx_p=$? __sbx_x=$-; builtin set +x; } 2>&60; builtin unset __sbx_c; "
+      "builtin printf 'C%d\\0%s\\0' \"$__sbx_p\" \"$PWD\" >&" +
+      ctl + "; builtin unset -f exec; }\n";
+  // The text a command line evaluates at top level, as if typed: `return`
+  // outside a function is the usual error, and bash's messages carry no file
+  // name. __sbx_rc sets $? to the previous command's status. The newline
+  // after the command ends a trailing here-document or comment. After the
+  // report the shell takes pair N as stdout/stderr.
+  auto runner = [&](int pair) {
+    return std::string(
+               "{ [[ $__sbx_x != *x* ]] || builtin set -x; __sbx_rc \"$__sbx_p\"; "
+               "builtin eval \"$__sbx_c\"$'\\n'; } <&60- ") +
+           ctl + ">&-;__sbx_r;\\exec " + outputs(pair);
+  };
+  const std::string script = "$(<" + proc_fd(daemon_pid, script_fd) + ")";
+  std::string out =
+      "shopt -s expand_aliases\n"
+      "__sbx_p=0 __sbx_x=\n"
+      "__sbx_rc() { builtin return \"$1\"; }\n" +
+      reporter +
+      // __sbx_e reports the environment: exported functions, then variables.
+      "__sbx_e() { builtin local s=$?; { builtin printf 'F'; builtin declare -fx; "
+      "builtin printf '\\0%s\\0E' \"$PWD\"; builtin export -p; "
+      "builtin printf '\\0%s\\0' \"$PWD\"; } >&" +
+      ctl +
+      "; builtin return \"$s\"; }\n"
+      "builtin readonly -f __sbx_rc __sbx_r __sbx_e\n"
+      "exec " +
+      outputs(0) + "\n";
+  for (int pair : {0, 1}) {
+    const std::string n = std::to_string(pair);
+    out += "builtin readonly __sbx_l" + n + "=" + shell_quote(runner(pair)) + " __sbx_m" + n + "=" +
+           shell_quote("__sbx_c=" + script + ";" + runner(pair)) + "\n";
   }
-  std::string script = "__sbx_c=";
-  script.reserve(command.size() + 256);
-  script += shell_quote(command);
-  script += "; " + run + " </dev/null >" + proc + std::to_string(out_fd) + " 2>" + proc +
-            std::to_string(err_fd) + " " + std::to_string(k_control_fd) + ">&-\n";
-  return script;
+  return out;
 }
 
-std::string command_line() {
-  return "builtin eval \"$__sbx_l\"\n";
+command_input command_input_for(std::string_view command, const std::optional<std::string>& cwd,
+                                const std::map<std::string, std::string>& env, int next_pair) {
+  std::string text;
+  if (cwd || !env.empty()) {
+    text = "( ";
+    if (cwd) text += "builtin cd -- " + shell_quote(*cwd) + " || builtin exit 1; ";
+    for (const auto& [k, v] : env) text += "builtin export " + k + "=" + shell_quote(v) + "; ";
+    text += "__sbx_rc \"$__sbx_p\"; builtin eval " + shell_quote(command) + "$'\\n' )";
+  } else {
+    text = command;
+  }
+  const std::string n = std::to_string(next_pair);
+  command_input in;
+  std::string quoted = shell_quote(text);
+  if (quoted.size() <= k_inline_max && quoted.find('\0') == std::string::npos) {
+    in.line = "__sbx_c=" + quoted + ";builtin eval \"$__sbx_l" + n + "\"\n";
+  } else {
+    in.line = "builtin eval \"$__sbx_m" + n + "\"\n";
+    in.script = std::move(text);
+  }
+  return in;
 }
 
 std::string snapshot_line() {

@@ -18,23 +18,36 @@ std::string shell_quote(std::string_view text);
 // Valid environment variable name: [A-Za-z_][A-Za-z0-9_]*.
 bool valid_env_name(std::string_view name);
 
-// One-time set-up sent when the shell starts: the report functions, and the
-// read-only text of the command line (see command_line) with the path of the
-// session's script memfd, the daemon's fd `script_fd`.
-std::string preamble(int daemon_pid, int script_fd);
+// The shell's stdout and stderr are the write ends of two pipes the daemon
+// reads. Each command gets fresh ones, so a background job keeps writing
+// into its own command's pipes and never into a later command's output. The
+// daemon offers them in two pairs of its own descriptors, used in turn: while
+// a command runs on one pair, the other already holds the next command's
+// pipes, and the shell opens those right after it reported.
+struct output_slots {
+  int out[2] = {-1, -1};
+  int err[2] = {-1, -1};
+};
 
-// The script for one command, stored in a memfd the shell evaluates: it runs
-// `command` with stdout/stderr to the daemon's fds `out_fd`/`err_fd`. With
+// One-time set-up sent when the shell starts: the report functions, the
+// read-only texts the command lines expand, and stdout/stderr on pair 0.
+std::string preamble(int daemon_pid, int script_fd, const output_slots& slots);
+
+// What is written for one command: the line for the shell's stdin and, when
+// the command is long, the text for the script memfd (empty: none).
+struct command_input {
+  std::string line;
+  std::string script;
+};
+
+// Runs `command` at top level (through eval, like a typed line), with stdin
+// on /dev/null and the control fd closed; then the shell reports
+// "C<status>\0<cwd>\0" on the control fd and moves stdout/stderr to pair
+// `next_pair`. bash reads a pipe one byte per system call, so a short
+// command travels on the line itself and a long one in the memfd. With
 // cwd/env overrides the command runs in a subshell so they apply to it alone.
-std::string command_script(std::string_view command, int daemon_pid, int out_fd, int err_fd,
-                           const std::optional<std::string>& cwd,
-                           const std::map<std::string, std::string>& env);
-
-// The line written to the shell for a command: evaluates the session's
-// script memfd (read without a fork), then reports "C<status>\0<cwd>\0" on
-// the control fd. bash reads a pipe one byte per system call, so the line
-// only expands the text the preamble stored, and the command travels in the memfd.
-std::string command_line();
+command_input command_input_for(std::string_view command, const std::optional<std::string>& cwd,
+                                const std::map<std::string, std::string>& env, int next_pair);
 
 // Reports "F<declare -fx output>\0<cwd>\0" then "E<export -p output>\0<cwd>\0"
 // on the control fd: the exported functions, then the variables.

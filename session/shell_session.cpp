@@ -55,14 +55,9 @@ std::string output_limit_reason(std::uint64_t limit) {
 
 struct shell_session::running_command {
   explicit running_command(net::strand<net::io_context::executor_type> ex) : timer(ex) {}
-  ~running_command() {
-    close_fd(out_write);
-    close_fd(err_write);
-  }
   job j;
   std::shared_ptr<output_budget> budget;
   std::shared_ptr<output_capture> out, err;
-  int out_write = -1, err_write = -1;
   net::steady_timer timer;
   bool answered = false;
   bool stopping = false;
@@ -78,6 +73,10 @@ shell_session::shell_session(runtime& rt, session_options opts)
 shell_session::~shell_session() {
   if (shell_pid_ > 0) process::signal_tree(shell_pid_, SIGKILL);
   close_fd(script_fd_);
+  for (int pair : {0, 1}) {
+    close_fd(slots_.out[pair]);
+    close_fd(slots_.err[pair]);
+  }
 }
 
 std::string shell_session::cwd() const {
@@ -97,10 +96,45 @@ status shell_session::start() {
   if (script_fd_ < 0)
     return make_error(codes::internal_error, "Failed to create session '" + opts_.id +
                                                  "': memfd_create: " + std::strerror(errno));
+  for (int pair : {0, 1}) {
+    for (int* slot : {&slots_.out[pair], &slots_.err[pair]}) {
+      *slot = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (*slot < 0)
+        return make_error(codes::internal_error, "Failed to create session '" + opts_.id +
+                                                     "': open: " + std::strerror(errno));
+    }
+  }
   return spawn_shell();
 }
 
+status shell_session::arm(int pair) {
+  auto out = make_pipe(O_NONBLOCK);
+  if (!out) return out.error();
+  auto err = make_pipe(O_NONBLOCK);
+  if (!err) {
+    ::close(out->read), ::close(out->write);
+    return err.error();
+  }
+  // dup3 swaps the slot's content at once: the shell, which opens the
+  // slot by path, only ever sees the old pipe or the new one.
+  ::dup3(out->write, slots_.out[pair], O_CLOEXEC);
+  ::dup3(err->write, slots_.err[pair], O_CLOEXEC);
+  ::close(out->write);
+  ::close(err->write);
+  auto& pipes = armed_[pair];
+  for (auto& old : {pipes.out, pipes.err})
+    if (old) old->close();
+  pipes.out = std::make_shared<output_capture>(net::posix::stream_descriptor(strand_, out->read));
+  pipes.err = std::make_shared<output_capture>(net::posix::stream_descriptor(strand_, err->read));
+  pipes.out->start();
+  pipes.err->start();
+  return ok_status();
+}
+
 status shell_session::spawn_shell() {
+  pair_ = 0;
+  for (int pair : {0, 1})
+    if (auto s = arm(pair); !s) return s.error();
   auto in = make_pipe();
   if (!in) return in.error();
   auto ctl = make_pipe();
@@ -136,7 +170,7 @@ status shell_session::spawn_shell() {
     std::lock_guard lock(mutex_);
     cwd_ = opts_.cwd;
   }
-  write_line(preamble(daemon_pid(), script_fd_));
+  write_line(preamble(daemon_pid(), script_fd_, slots_));
   read_control();
   log::debug("session shell started", {{"sessionId", opts_.id}, {"pid", shell_pid_}});
   return ok_status();
@@ -224,40 +258,32 @@ void shell_session::start_command(job j) {
     j.command_done(make_error(codes::command_execution_error, why));
     pump();
   };
-  auto out = make_pipe(O_NONBLOCK);
-  if (!out) return fail(out.error().message);
-  auto err = make_pipe(O_NONBLOCK);
-  if (!err) {
-    ::close(out->read), ::close(out->write);
-    return fail(err.error().message);
+  auto input = command_input_for(j.req.command, j.req.cwd, j.req.env, pair_ ^ 1);
+  if (!input.script.empty()) {
+    if (::ftruncate(script_fd_, 0) != 0)
+      return fail(std::string("ftruncate: ") + std::strerror(errno));
+    const std::string& script = input.script;
+    for (std::size_t off = 0; off < script.size();) {
+      ssize_t n =
+          ::pwrite(script_fd_, script.data() + off, script.size() - off, static_cast<off_t>(off));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail(std::string("write: ") + std::strerror(errno));
+      off += static_cast<std::size_t>(n);
+    }
   }
-  cmd->out_write = out->write;
-  cmd->err_write = err->write;
   cmd->budget = std::make_shared<output_budget>();
   cmd->budget->limit = rt_.cfg.max_output_bytes;
   std::weak_ptr<shell_session> weak = weak_from_this();
   cmd->budget->on_exceeded = [weak] {
     if (auto self = weak.lock()) self->on_output_limit();
   };
-  cmd->out = std::make_shared<output_capture>(strand_, out->read, cmd->budget);
-  cmd->err = std::make_shared<output_capture>(strand_, err->read, cmd->budget);
+  // The shell has this pair's pipes as stdout/stderr already.
+  auto& pipes = armed_[pair_];
+  cmd->out = std::move(pipes.out);
+  cmd->err = std::move(pipes.err);
+  cmd->out->set_budget(cmd->budget);
+  cmd->err->set_budget(cmd->budget);
 
-  // The command and its redirections go through the memfd the shell reads in
-  // one piece: any length, and the line on its stdin stays short.
-  std::string script = command_script(j.req.command, daemon_pid(), cmd->out_write, cmd->err_write,
-                                      j.req.cwd, j.req.env);
-  if (::ftruncate(script_fd_, 0) != 0)
-    return fail(std::string("ftruncate: ") + std::strerror(errno));
-  for (std::size_t off = 0; off < script.size();) {
-    ssize_t n =
-        ::pwrite(script_fd_, script.data() + off, script.size() - off, static_cast<off_t>(off));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(std::string("write: ") + std::strerror(errno));
-    off += static_cast<std::size_t>(n);
-  }
-
-  cmd->out->start();
-  cmd->err->start();
   std::uint64_t timeout_ms = j.req.timeout_ms ? j.req.timeout_ms : rt_.cfg.command_timeout_ms;
   if (timeout_ms) {
     cmd->timer.expires_after(std::chrono::milliseconds(timeout_ms));
@@ -266,11 +292,10 @@ void shell_session::start_command(job j) {
       if (auto self = weak.lock()) self->on_timeout();
     });
   }
-  std::string line = command_line();
   snapshot_current_ = false;  // the command may change the environment or directory
   cmd->j = std::move(j);
   current_ = std::move(cmd);
-  write_line(std::move(line));
+  write_line(std::move(input.line));
 }
 
 void shell_session::start_snapshot(job j) {
@@ -355,6 +380,14 @@ void shell_session::complete_command(int exit_code) {
     else
       cmd->j.command_done(std::move(result));
   }
+  // After the answer: the shell is moving to the other pair now, and this
+  // one gets the pipes of the command after next.
+  if (auto s = arm(pair_); !s) {
+    log::warn("session output pipes unavailable; replacing the shell",
+              {{"sessionId", opts_.id}, {"error", s.error().message}});
+    process::signal_tree(shell_pid_, SIGKILL);
+  }
+  pair_ ^= 1;
   pump();
 }
 
@@ -444,6 +477,12 @@ void shell_session::drop_shell() {
   stdin_.reset();
   control_.reset();
   control_data_.clear();
+  for (auto& pipes : armed_) {
+    for (auto* capture : {&pipes.out, &pipes.err}) {
+      if (*capture) (*capture)->close();
+      capture->reset();
+    }
+  }
 }
 
 }  // namespace sbx::session

@@ -25,6 +25,7 @@
 #include "core/result.hpp"
 #include "core/runtime.hpp"
 #include "session/session_manager.hpp"
+#include "session/shell_script.hpp"
 
 namespace sbx::process {
 struct exit_status;
@@ -57,9 +58,15 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
     session_manager::context_done context_done;
   };
   struct running_command;
+  // The captures of the pipes a pair of output slots holds.
+  struct armed_pipes {
+    std::shared_ptr<output_capture> out, err;
+  };
 
   void pump();
   status spawn_shell();
+  // Puts fresh pipes in output slot pair `pair`.
+  status arm(int pair);
   void start_command(job j);
   void start_snapshot(job j);
   void write_line(std::string line);
@@ -80,9 +87,16 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
 
   // Shell state (strand only).
   pid_t shell_pid_ = -1;
-  // Holds the script of the command being run; the shell reads it through
-  // /proc/<daemon>/fd. One per session, rewritten for each command.
+  // Holds the script of a long command; the shell reads it through
+  // /proc/<daemon>/fd. One per session, rewritten for each such command.
   int script_fd_ = -1;
+  // The daemon's descriptors the shell opens as its stdout/stderr (see
+  // output_slots), reserved for the session's life; the pipes in them, and
+  // the pair the next command runs on. Pair `pair_` was opened by the shell
+  // already; the other one holds the pipes it moves to after that command.
+  output_slots slots_;
+  armed_pipes armed_[2];
+  int pair_ = 0;
   std::unique_ptr<boost::asio::writable_pipe> stdin_;
   std::unique_ptr<boost::asio::readable_pipe> control_;
   std::vector<char> control_buf_;

@@ -37,11 +37,15 @@ struct engine {
 
   result<command_result> run(const std::string& id, std::string command,
                              std::uint64_t timeout_ms = 0) {
-    std::promise<result<command_result>> p;
-    auto f = p.get_future();
     command_request req;
     req.command = std::move(command);
     req.timeout_ms = timeout_ms;
+    return run(id, std::move(req));
+  }
+
+  result<command_result> run(const std::string& id, command_request req) {
+    std::promise<result<command_result>> p;
+    auto f = p.get_future();
     sessions.execute(id, std::move(req),
                      [&p](result<command_result> r) { p.set_value(std::move(r)); });
     REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
@@ -120,6 +124,93 @@ TEST_CASE("background job does not delay completion or leak into the next comman
   r = e.run("b", "echo second");
   REQUIRE(r.ok());
   CHECK(r->out == "second\n");
+}
+
+TEST_CASE("a background job's later output stays out of the next command") {
+  engine e(test_config());
+  auto dir = e.run("bg", "mktemp -d");
+  REQUIRE(dir.ok());
+  std::string d = dir->out.substr(0, dir->out.size() - 1);
+  auto r = e.run("bg", "(until [ -e " + d +
+                           "/go ]; do sleep 0.01; done; echo late; echo late-err >&2; touch " + d +
+                           "/done) & echo now");
+  REQUIRE(r.ok());
+  CHECK(r->out == "now\n");
+  r = e.run("bg",
+            "touch " + d + "/go; until [ -e " + d + "/done ]; do sleep 0.01; done; echo second");
+  REQUIRE(r.ok());
+  CHECK(r->out == "second\n");
+  CHECK(r->err.empty());
+  r = e.run("bg", "echo third; rm -r " + d);
+  REQUIRE(r.ok());
+  CHECK(r->out == "third\n");
+}
+
+TEST_CASE("short and long commands, with and without per-command cwd/env") {
+  engine e(test_config());
+  for (std::size_t n : {1, 80, 95, 96, 97, 200, 5000}) {
+    std::string word(n, 'w');
+    auto r = e.run("len", "echo " + word);
+    REQUIRE(r.ok());
+    CHECK(r->out == word + "\n");
+    command_request req;
+    req.command = "echo \"$X\" " + word + "; pwd";
+    req.cwd = "/usr";
+    req.env = {{"X", "it's"}};
+    auto sub = e.run("len", std::move(req));
+    REQUIRE(sub.ok());
+    CHECK(sub->out == "it's " + word + "\n/usr\n");
+  }
+  auto r = e.run("len", "pwd; echo \"[$X]\"");
+  REQUIRE(r.ok());
+  CHECK(r->out == "/tmp\n[]\n");
+}
+
+TEST_CASE("xtrace output is the same for every command and ends with set +x") {
+  engine e(test_config());
+  REQUIRE(e.run("x", "set -x").ok());
+  std::string first;
+  for (int i = 0; i < 5; ++i) {
+    auto r = e.run("x", "echo hi");
+    REQUIRE(r.ok());
+    CHECK(r->out == "hi\n");
+    CHECK(r->err.find("+ echo hi\n") != std::string::npos);
+    if (i == 0) first = r->err;
+    CHECK(r->err == first);
+  }
+  auto r = e.run("x", "false");
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 1);
+  r = e.run("x", "echo $?; set +x");
+  REQUIRE(r.ok());
+  CHECK(r->out == "1\n");
+  r = e.run("x", "echo after");
+  REQUIRE(r.ok());
+  CHECK(r->out == "after\n");
+  CHECK(r->err.empty());
+}
+
+TEST_CASE("commands see only stdin, stdout and stderr, and their redirections end with them") {
+  engine e(test_config());
+  auto r = e.run("fd", "ls /proc/self/fd");
+  REQUIRE(r.ok());
+  CHECK(r->out == "0\n1\n2\n3\n");
+  r = e.run("fd", "exec >/dev/null 2>&1; echo hidden; echo hidden >&2");
+  REQUIRE(r.ok());
+  CHECK(r->out.empty());
+  CHECK(r->err.empty());
+  r = e.run("fd", "echo shown; echo shown-err >&2; cat");
+  REQUIRE(r.ok());
+  CHECK(r->out == "shown\n");
+  CHECK(r->err == "shown-err\n");
+  // A function named exec must not capture the shell's own descriptor moves.
+  r = e.run("fd", "exec() { echo mine; }; echo defined");
+  REQUIRE(r.ok());
+  for (int i = 0; i < 3; ++i) {
+    r = e.run("fd", "echo still-" + std::to_string(i));
+    REQUIRE(r.ok());
+    CHECK(r->out == "still-" + std::to_string(i) + "\n");
+  }
 }
 
 TEST_CASE("50 MB of output arrives whole") {

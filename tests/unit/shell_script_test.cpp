@@ -49,20 +49,33 @@ TEST_CASE("parse_exported_functions gives the environment entries bash exports")
   CHECK(parse_exported_functions("").empty());
 }
 
-TEST_CASE("command_script quotes the text and redirects into the daemon's descriptors") {
-  auto script = command_script("echo 'hi'", 42, 8, 9, std::nullopt, {});
-  CHECK(script.find("__sbx_c='echo '\\''hi'\\'''") != std::string::npos);
-  CHECK(script.find(">/proc/42/fd/8") != std::string::npos);
-  CHECK(script.find("2>/proc/42/fd/9") != std::string::npos);
-  CHECK(script.back() == '\n');
-  auto sub = command_script("true", 42, 8, 9, std::string("/tmp/it's"), {{"A", "x'y"}});
-  CHECK(sub.find("builtin cd -- '/tmp/it'\\''s'") != std::string::npos);
-  CHECK(sub.find("builtin export A='x'\\''y'") != std::string::npos);
+TEST_CASE("command_input_for puts a short command on the line and a long one in the memfd") {
+  auto in = command_input_for("echo 'hi'", std::nullopt, {}, 1);
+  CHECK(in.line == "__sbx_c='echo '\\''hi'\\''';builtin eval \"$__sbx_l1\"\n");
+  CHECK(in.script.empty());
+  std::string long_command(200, 'x');
+  auto big = command_input_for(long_command, std::nullopt, {}, 0);
+  CHECK(big.line == "builtin eval \"$__sbx_m0\"\n");
+  CHECK(big.script == long_command);
+  std::string with_nul("echo a\0b", 8);
+  CHECK(command_input_for(with_nul, std::nullopt, {}, 0).script == with_nul);
 }
 
-TEST_CASE("command_line only expands the stored text, so it stays short") {
-  CHECK(command_line() == "builtin eval \"$__sbx_l\"\n");
-  auto p = preamble(42, 7);
-  CHECK(p.find("builtin readonly __sbx_l='__sbx_p=$?;builtin eval \"$(</proc/42/fd/7)\";"
-               "__sbx_r'\n") != std::string::npos);
+TEST_CASE("command_input_for runs a command with cwd/env overrides in a subshell") {
+  auto sub = command_input_for("true", std::string("/tmp/it's"), {{"A", "x'y"}}, 0);
+  std::string text = sub.script.empty() ? sub.line : sub.script;
+  CHECK(text.find("builtin cd -- '/tmp/it'\\''s'") != std::string::npos);
+  CHECK(text.find("builtin export A='x'\\''y'") != std::string::npos);
+  CHECK(text.find("builtin eval 'true'$'\\n' )") != std::string::npos);
+}
+
+TEST_CASE("preamble stores the command texts and opens pair 0 as stdout/stderr") {
+  output_slots slots;
+  slots.out[0] = 20, slots.err[0] = 21, slots.out[1] = 22, slots.err[1] = 23;
+  auto p = preamble(42, 7, slots);
+  CHECK(p.find("exec 60</dev/null >/proc/42/fd/20 2>/proc/42/fd/21\n") != std::string::npos);
+  CHECK(p.find("__sbx_r;\\exec 60</dev/null >/proc/42/fd/22 2>/proc/42/fd/23'") !=
+        std::string::npos);
+  CHECK(p.find("builtin readonly __sbx_l0=") != std::string::npos);
+  CHECK(p.find("__sbx_m1='__sbx_c=$(</proc/42/fd/7);") != std::string::npos);
 }
