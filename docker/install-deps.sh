@@ -20,7 +20,7 @@ build_packages=(
 )
 runtime_packages=(
   bash coreutils findutils procps git curl wget ca-certificates file jq zip unzip
-  libmagic1 libspdlog1.10
+  libmagic1 libspdlog1.10 locales
   python3 python3-ipython python3-numpy python3-pandas python3-matplotlib
 )
 test_packages=(catch2 wrk iproute2 util-linux)
@@ -35,14 +35,21 @@ esac
 # Node.js and npm: the machine's own when present (Node 20 here), Debian's otherwise.
 if [ "$mode" != build ] && ! command -v node >/dev/null 2>&1; then packages+=(nodejs npm); fi
 
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Every shell and tool the daemon starts runs under C.UTF-8 (API.md §4.1).
+# glibc maps a locale from its archive in one go, but from the C.utf8
+# directory file by file: about 0.7 ms of every process start here.
+if [ "$mode" != build ] && ! localedef --list-archive 2>/dev/null | grep -qix 'c\.utf-\?8'; then
+  $sudo localedef -i C -f UTF-8 C.UTF-8
 fi
 
 npm_ci() {
