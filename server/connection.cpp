@@ -25,6 +25,8 @@ namespace net = boost::asio;
 namespace {
 
 constexpr auto k_keepalive_interval = std::chrono::seconds(15);
+// How long an event stream's head waits for the first events.
+constexpr auto k_head_hold = std::chrono::milliseconds(10);
 
 method to_method(bhttp::verb v) {
   switch (v) {
@@ -356,9 +358,10 @@ void connection::start_stream(response res) {
                      {{"Cache-Control", "no-cache"}, {"Connection", "keep-alive"}});
   stream_pending_.clear();
   stream_pending_.push_back(response_head(res, true, body_framing::chunked));
+  stream_head_held_ = true;
   watch_disconnect();
-  arm_keepalive();
-  stream_flush();
+  arm_keepalive(k_head_hold);
+  stream_pull();
 }
 
 void connection::stream_pull() {
@@ -376,6 +379,9 @@ void connection::stream_pull() {
 void connection::on_frames(std::vector<std::string> frames, bool end) {
   stream_pulling_ = false;
   if (closed_) return;
+  // What the producer queued since the hand-off goes in the same write.
+  if (!end) channel_->take_queued(frames, end);
+  stream_head_held_ = false;
   for (auto& f : frames) append_chunk(stream_pending_, std::move(f));
   if (end) {
     stream_pending_.emplace_back("0\r\n\r\n");
@@ -385,7 +391,7 @@ void connection::on_frames(std::vector<std::string> frames, bool end) {
 }
 
 void connection::stream_flush() {
-  if (closed_ || stream_writing_) return;
+  if (closed_ || stream_writing_ || stream_head_held_) return;
   if (stream_pending_.empty()) {
     if (stream_end_) return;
     return stream_pull();
@@ -443,17 +449,22 @@ void connection::watch_disconnect() {
                           });
 }
 
-void connection::arm_keepalive() {
-  keepalive_.expires_after(k_keepalive_interval);
+void connection::arm_keepalive(std::chrono::steady_clock::duration after) {
+  keepalive_.expires_after(after);
   keepalive_.async_wait([weak = weak_from_this()](beast::error_code ec) {
     auto self = weak.lock();
     if (!self || ec || self->closed_ || self->stream_done_) return;
+    if (self->stream_head_held_) {
+      self->stream_head_held_ = false;
+      self->stream_flush();
+      return self->arm_keepalive(k_keepalive_interval - k_head_hold);
+    }
     auto quiet = std::chrono::steady_clock::now() - self->last_write_;
     if (!self->stream_writing_ && self->stream_pending_.empty() && quiet >= k_keepalive_interval) {
       append_chunk(self->stream_pending_, ": keepalive\n\n");
       self->stream_flush();
     }
-    self->arm_keepalive();
+    self->arm_keepalive(k_keepalive_interval);
   });
 }
 

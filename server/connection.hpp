@@ -58,7 +58,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void stream_flush();
   void on_stream_written(boost::beast::error_code ec, std::size_t bytes);
   void watch_disconnect();
-  void arm_keepalive();
+  void arm_keepalive(std::chrono::steady_clock::duration after);
 
   app& app_;
   boost::beast::tcp_stream stream_;
@@ -99,6 +99,9 @@ class connection : public std::enable_shared_from_this<connection> {
   bool stream_end_ = false;
   bool stream_watching_ = false;
   bool stream_done_ = false;
+  // The response head waits for the first events (or a short deadline), so
+  // a quick stream leaves in one write instead of two.
+  bool stream_head_held_ = false;
   std::chrono::steady_clock::time_point last_write_;
   boost::asio::steady_timer keepalive_;
 };

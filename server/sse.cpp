@@ -109,20 +109,35 @@ void sse_channel::cancel() {
   if (drained) drained();
 }
 
+void sse_channel::take_queued(frame_list& frames, bool& end) {
+  std::unique_lock lock(mutex_);
+  if (cancelled_ || (queued_.empty() && !closed_)) return;
+  end = closed_;
+  auto more = take(lock);
+  if (frames.empty())
+    frames = std::move(more);
+  else
+    for (auto& f : more) frames.push_back(std::move(f));
+}
+
+sse_channel::frame_list sse_channel::take(std::unique_lock<std::mutex>& lock) {
+  frame_list frames = std::move(queued_);
+  queued_.clear();
+  queued_bytes_ = 0;
+  std::function<void()> producer;
+  if (waiting_producer_) producer = std::move(waiting_producer_), waiting_producer_ = nullptr;
+  lock.unlock();
+  if (producer) producer();
+  return frames;
+}
+
 // Called with the lock held; releases it before running callbacks.
 void sse_channel::deliver(std::unique_lock<std::mutex>& lock) {
   if (!waiting_consumer_ || (queued_.empty() && !closed_)) return;
   auto consumer = std::move(waiting_consumer_);
   waiting_consumer_ = nullptr;
-  frame_list frames = std::move(queued_);
-  queued_.clear();
-  queued_bytes_ = 0;
   bool end = closed_;
-  std::function<void()> producer;
-  if (waiting_producer_) producer = std::move(waiting_producer_), waiting_producer_ = nullptr;
-  lock.unlock();
-  consumer(std::move(frames), end);
-  if (producer) producer();
+  consumer(take(lock), end);
 }
 
 }  // namespace sbx::http

@@ -52,10 +52,16 @@ class sse_channel {
   // Runs fn once with everything queued, or with end=true after close(). Runs it
   // right away if there is something to deliver, else when there is.
   void pull(frames_fn fn);
+  // Appends what was queued since the last hand-off to `frames` (end=true
+  // once closed and all taken), without waiting.
+  void take_queued(frame_list& frames, bool& end);
   void cancel();
 
  private:
   void deliver(std::unique_lock<std::mutex>& lock);
+  // Moves the queue out; the lock is released on return, and a producer
+  // waiting for room is resumed.
+  frame_list take(std::unique_lock<std::mutex>& lock);
 
   mutable std::mutex mutex_;
   frame_list queued_;

@@ -193,6 +193,21 @@ describe('execute', () => {
     assert.ok(endedAt - firstAt >= 800, `first line arrived ${endedAt - firstAt} ms before the end (${firstAt - started} ms after start)`);
   });
 
+  test('a silent run still gets its response head before it ends', async () => {
+    const started = Date.now();
+    const res = await fetch(new URL('/api/execute/code', daemon.baseUrl), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+      body: JSON.stringify({ context_id: py.contextId, code: 'import time\ntime.sleep(1.5)\n7' }),
+    });
+    const headAt = Date.now();
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    const endedAt = Date.now();
+    assert.match(text, /"text":"7"/);
+    assert.ok(endedAt - headAt >= 1000, `head came ${headAt - started} ms after the request, ${endedAt - headAt} ms before the end`);
+  });
+
   test('runs in one context queue in order', async () => {
     const [a, b] = await Promise.all([
       run(py.contextId, "import time\ntime.sleep(0.3)\nqueue_order = ['a']"),

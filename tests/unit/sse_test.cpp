@@ -84,3 +84,33 @@ TEST_CASE("cancel reaches the producer and stops sends") {
   ch.on_cancel([&] { late = true; });
   CHECK(late);
 }
+
+TEST_CASE("frames queued after the hand-off join it through take_queued") {
+  sse_channel ch(64);
+  sse_channel::frame_list handed;
+  bool handed_end = true;
+  ch.pull([&](sse_channel::frame_list frames, bool end) {
+    handed = std::move(frames);
+    handed_end = end;
+  });
+  ch.send({{"n", 1}});
+  REQUIRE(handed.size() == 1);
+  CHECK_FALSE(handed_end);
+  // The producer goes on before the consumer got to run: a backlog over the
+  // high-water mark, then the end.
+  while (ch.writable()) ch.send({{"pad", std::string(10, 'x')}});
+  bool resumed = false;
+  ch.when_writable([&] { resumed = true; });
+  ch.send({{"n", 2}});
+  ch.close();
+  bool end = false;
+  ch.take_queued(handed, end);
+  CHECK(end);
+  CHECK(resumed);
+  CHECK(handed.front() == "data: {\"n\":1}\n\n");
+  CHECK(handed.back().find("data: {\"n\":2}\n\n") != std::string::npos);
+  // Nothing left: a second take adds nothing.
+  auto before = handed.size();
+  ch.take_queued(handed, end);
+  CHECK(handed.size() == before);
+}
