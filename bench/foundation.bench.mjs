@@ -3,7 +3,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { baseUrl, daemonPid, percentile, row, rssKiB, timeCalls } from './lib.mjs';
+import { baseUrl, daemonPid, percentile, row, rssKiB, timeCalls, wrk } from './lib.mjs';
 
 const bin = process.env.SANDBOXD_BIN;
 
@@ -69,22 +69,8 @@ const lat = await timeCalls(
 row('/api/ping latency, 1 connection (node client)', 'ms', percentile(lat, 50), percentile(lat, 99));
 agent.destroy();
 
-function wrk(connections) {
-  const out = execFileSync(
-    'wrk',
-    ['-t', connections > 1 ? '2' : '1', '-c', String(connections), '-d', '5s', '--latency', url.href],
-    { encoding: 'utf8' },
-  );
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
-  const toMs = (v, unit) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? 1);
-  const p = (q) => {
-    const m = new RegExp(`\\s${q}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
-    return m ? toMs(m[1], m[2]) : NaN;
-  };
-  return { rps, p50: p(50), p99: p(99) };
-}
 for (const c of [1, 16]) {
-  const r = wrk(c);
+  const r = wrk(url.pathname, ['-t', c > 1 ? '2' : '1', '-c', String(c), '-d', '5s']);
   row(`/api/ping throughput, ${c} connection(s) (wrk)`, 'req/s', Math.round(r.rps));
   row(`/api/ping latency, ${c} connection(s) (wrk)`, 'ms', r.p50, r.p99);
 }

@@ -3,7 +3,16 @@
 // Every loop is bounded in count and in time; contexts made here are deleted.
 
 import fs from 'node:fs';
-import { baseUrl as base, closeConnections, percentile, row as printRow, requestJson, requestStream } from './lib.mjs';
+import {
+  baseUrl as base,
+  closeConnections,
+  percentile,
+  row as printRow,
+  requestJson,
+  requestStream,
+  wrk,
+  wrkScripts,
+} from './lib.mjs';
 
 if (!base) {
   console.error('interpreter.bench: set BENCH_BASE_URL to a running daemon');
@@ -98,8 +107,17 @@ async function benchOnePlusOne(language) {
     await runCode(id, '1+1');
     samples.push(now() - t0);
   }
-  row(`interpreter run 1+1 (${language})`, 'ms', samples);
+  row(`interpreter run 1+1 (${language}) (node client)`, 'ms', samples);
+  runWrk(`interpreter run 1+1 (${language}) (wrk)`, id, '1+1');
   return id;
+}
+
+// The same runs from wrk, which adds far less client time than node does.
+function runWrk(name, contextId, code) {
+  const r = wrk('/api/execute/code', ['-t1', '-c1', '-d4s', '-s', `${wrkScripts}post_json.lua`], {
+    BENCH_BODY: JSON.stringify({ context_id: contextId, code }),
+  });
+  printRow(name, 'ms', r.p50, r.p99);
 }
 
 async function benchPrintLoop() {
@@ -114,7 +132,8 @@ async function benchPrintLoop() {
     const bytes = events.filter((e) => e.type === 'stdout').reduce((n, e) => n + e.text.length, 0);
     if (bytes !== 48890) throw new Error(`print loop: got ${bytes} bytes of stdout`);
   }
-  row('interpreter 10k-line print loop (python)', 'ms', samples);
+  row('interpreter 10k-line print loop (python) (node client)', 'ms', samples);
+  runWrk('interpreter 10k-line print loop (python) (wrk)', id, 'for i in range(10000):\n    print(i)');
 
   // First stdout event: how long after the print it reaches the client.
   const latency = [];

@@ -1,4 +1,5 @@
 // Shared helpers for bench scripts: timing, percentiles, row output.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -198,3 +199,22 @@ export async function requestStream(method, path, body, onChunk) {
   });
   return { status: res.status, text: text + decoder.decode() };
 }
+
+// Runs wrk against `path` and returns { rps, p50, p99 } (latencies in ms).
+// Latency rows use it where they can: on these two cores wrk adds far less
+// client time per request than node does.
+export function wrk(path, args, env = {}) {
+  const out = execFileSync('wrk', [...args, '--latency', new URL(path, baseUrl).href], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  const toMs = (v, unit) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? 1);
+  const p = (q) => {
+    const m = new RegExp(`\\s${q}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    return m ? toMs(m[1], m[2]) : NaN;
+  };
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]), p50: p(50), p99: p(99) };
+}
+
+// wrk's Lua scripts.
+export const wrkScripts = new URL('./wrk/', import.meta.url).pathname;

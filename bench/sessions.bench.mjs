@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { baseUrl, closeConnections, daemonPid, percentile, requestJson, row, rssKiB, timeCalls } from './lib.mjs';
+import { baseUrl, closeConnections, daemonPid, percentile, requestJson, row, rssKiB, timeCalls, wrk, wrkScripts } from './lib.mjs';
 
 const exec = async (command, sessionId = 'bench') => {
   const res = await requestJson('POST', '/api/execute', { command, sessionId });
@@ -15,28 +15,14 @@ for (const command of ['true', 'echo hello']) {
   row(`exec \`${command}\` latency, one session (node client)`, 'ms', percentile(lat, 50), percentile(lat, 99));
 }
 
-// wrk adds far less client time per request than node on these two cores.
-function wrk(args, env = {}) {
-  const out = execFileSync('wrk', [...args, '--latency', new URL('/api/execute', baseUrl).href], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-  });
-  const toMs = (v, unit) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? 1);
-  const p = (q) => {
-    const m = new RegExp(`\\s${q}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
-    return m ? toMs(m[1], m[2]) : NaN;
-  };
-  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]), p50: p(50), p99: p(99) };
-}
-const scripts = new URL('./wrk/', import.meta.url).pathname;
 for (const command of ['true', 'echo hello']) {
-  const r = wrk(['-t1', '-c1', '-d4s', '-s', `${scripts}post_json.lua`], {
+  const r = wrk('/api/execute', ['-t1', '-c1', '-d4s', '-s', `${wrkScripts}post_json.lua`], {
     BENCH_BODY: JSON.stringify({ command, sessionId: 'bench-wrk' }),
   });
   row(`exec \`${command}\` latency, one session (wrk)`, 'ms', r.p50, r.p99);
 }
 {
-  const r = wrk(['-t8', '-c8', '-d4s', '-s', `${scripts}exec_sessions.lua`]);
+  const r = wrk('/api/execute', ['-t8', '-c8', '-d4s', '-s', `${wrkScripts}exec_sessions.lua`]);
   row('exec `true`, 8 sessions in parallel (wrk)', 'req/s', Math.round(r.rps));
 }
 

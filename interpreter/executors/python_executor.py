@@ -664,6 +664,10 @@ class SandboxShell(InteractiveShell):
             and self.autoawait
         ):
             return hint[1]
+        # Top-level await needs one of these keywords; without them IPython's
+        # check (a compile of the whole cell) can only say no.
+        if transformed_cell is not None and "await" not in transformed_cell and "async" not in transformed_cell:
+            return False
         return super().should_run_async(
             raw_cell, transformed_cell=transformed_cell, preprocessing_exc_tuple=preprocessing_exc_tuple
         )
