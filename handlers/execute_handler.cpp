@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "app/app.hpp"
+#include "core/clock.hpp"
+#include "core/json_text.hpp"
 #include "handlers/command_request.hpp"
 #include "handlers/request_body.hpp"
 #include "session/session_manager.hpp"
@@ -18,6 +20,28 @@ std::string shape_output(std::string s) {
   return s;
 }
 
+// The response body (API.md §5.2), written directly: the output can be
+// megabytes, and the generic serialiser escapes a byte at a time. Members in
+// the same (sorted) order as every other response.
+std::string result_body(const std::string& command, std::int64_t ms, const command_result& r,
+                        const std::string* session_id) {
+  std::string out = "{\"command\":";
+  out.reserve(r.out.size() + r.err.size() + command.size() + 192);
+  append_json_string(out, command);
+  out += ",\"duration\":" + std::to_string(ms) + ",\"exitCode\":" + std::to_string(r.exit_code);
+  if (session_id) {
+    out += ",\"sessionId\":";
+    append_json_string(out, *session_id);
+  }
+  out += ",\"stderr\":";
+  append_json_string(out, r.err);
+  out += ",\"stdout\":";
+  append_json_string(out, r.out);
+  out += r.exit_code == 0 ? ",\"success\":true" : ",\"success\":false";
+  out += ",\"timestamp\":\"" + iso_now() + "\"}";
+  return out;
+}
+
 }  // namespace
 
 void execute(app& a, http::request req, http::responder done) {
@@ -31,23 +55,19 @@ void execute(app& a, http::request req, http::responder done) {
 
   auto started = std::chrono::steady_clock::now();
   command_request run{cmd.command, cmd.cwd, cmd.env, cmd.timeout_ms};
-  a.sessions().execute(cmd.session_id, std::move(run),
-                       [done, command = cmd.command, session_id = cmd.session_id,
-                        named = cmd.session_named, started](result<command_result> r) {
-                         if (!r) return done(r.error());
-                         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::steady_clock::now() - started)
-                                       .count();
-                         nlohmann::json out = {{"exitCode", r->exit_code},
-                                               {"stdout", shape_output(std::move(r->out))},
-                                               {"stderr", shape_output(std::move(r->err))},
-                                               {"command", command},
-                                               {"duration", ms}};
-                         if (named) out["sessionId"] = session_id;
-                         auto body = success(std::move(out));
-                         body["success"] = r->exit_code == 0;
-                         done(http::response::json(body));
-                       });
+  a.sessions().execute(
+      cmd.session_id, std::move(run),
+      [done, command = cmd.command, session_id = cmd.session_id, named = cmd.session_named,
+       started](result<command_result> r) {
+        if (!r) return done(r.error());
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+        r->out = shape_output(std::move(r->out));
+        r->err = shape_output(std::move(r->err));
+        done(http::response::text(result_body(command, ms, *r, named ? &session_id : nullptr),
+                                  "application/json"));
+      });
 }
 
 }  // namespace sbx::handlers

@@ -43,6 +43,15 @@ describe('foreground execution', () => {
     assert.equal((await run("printf '\\r\\n'")).stdout, '\r');
   });
 
+  test('output bytes: NULs dropped, invalid UTF-8 replaced, control characters escaped', async () => {
+    const r = await exec({ command: "printf 'a\\000b\\377c\\001\\033[0m\\t\\xe2\\x82\\xac\"\\\\\\n'; printf 'e\\377' >&2", sessionId: 'http-bytes' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.stdout, 'ab\ufffdc\u0001\u001b[0m\t\u20ac"\\');
+    assert.equal(r.body.stderr, 'e\ufffd');
+    // Members in the same order as every other response.
+    assert.deepEqual(Object.keys(r.body), ['command', 'duration', 'exitCode', 'sessionId', 'stderr', 'stdout', 'success', 'timestamp']);
+  });
+
   test('state persists: cwd, exports, functions, aliases, options, traps', async () => {
     const sid = 'persist';
     await run(`mkdir -p ${workspace}/sub && cd ${workspace}/sub`, sid);
