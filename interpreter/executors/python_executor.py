@@ -388,6 +388,7 @@ if _HIDE_JEDI:
 
 from IPython.core.displayhook import DisplayHook  # noqa: E402
 from IPython.core.displaypub import DisplayPublisher  # noqa: E402
+from IPython.core.history import HistoryManager  # noqa: E402
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from traitlets import Type  # noqa: E402
 from traitlets.config import Config  # noqa: E402
@@ -608,9 +609,34 @@ class SandboxDisplayPublisher(DisplayPublisher):
         pass
 
 
+class SandboxHistory(HistoryManager):
+    """In[] and the _i* names as IPython keeps them, minus the database cache:
+    nothing is saved (history is off), so it would only grow."""
+
+    # Set on every run and observed by nothing: plain attributes, not traits
+    # (a trait assignment validates and notifies, a few microseconds each).
+    _i00 = _i = _ii = _iii = ""
+
+    def store_inputs(self, line_num, source, source_raw=None):
+        super().store_inputs(line_num, source, source_raw)
+        self.db_input_cache.clear()
+
+    def store_output(self, line_num):
+        super().store_output(line_num)
+        self.db_output_cache.clear()
+
+
 class SandboxShell(InteractiveShell):
     displayhook_class = Type(SandboxDisplayHook)
     display_pub_class = Type(SandboxDisplayPublisher)
+    # As in SandboxHistory: set on every run, observed by nothing.
+    execution_count = 1
+    last_execution_succeeded = True
+    last_execution_result = None
+
+    def init_history(self):
+        self.history_manager = SandboxHistory(shell=self, parent=self)
+        self.configurables.append(self.history_manager)
     # (cell, is_async) for should_run_async, from transform_cell's compile
     _async_hint = None
 

@@ -262,6 +262,16 @@ describe('python executor', { timeout: 10 * SLOW }, () => {
     assert.equal(b.done.execution_count, a.done.execution_count + 1);
   });
 
+  test("IPython's history names: _, _N, Out, _i, In; last_execution_succeeded", async () => {
+    const a = await py.run('40 + 2');
+    const n = a.done.execution_count;
+    const b = await py.run(`(_, _${n}, Out[${n}], _i, In[${n}], get_ipython().execution_count == ${n + 1})`);
+    assert.equal(text(b.results[0]), `(42, 42, 42, '40 + 2', '40 + 2', True)`);
+    await py.run('1/0');
+    const c = await py.run('(get_ipython().last_execution_succeeded, len(get_ipython().history_manager.db_input_cache))');
+    assert.equal(text(c.results[0]), '(False, 0)');
+  });
+
   test('runtime error: class name, message, plain traceback', async () => {
     const r = await py.run('1/0');
     assert.equal(r.done.success, false);
