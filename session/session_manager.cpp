@@ -33,8 +33,8 @@ status session_manager::remove(const std::string& id) {
     std::lock_guard lock(mutex_);
     auto it = sessions_.find(id);
     if (it == sessions_.end()) {
-      auto e =
-          make_error(codes::internal_error, "Session '" + id + "' not found", {{"sessionId", id}});
+      auto e = make_error(codes::internal_error, "Session '" + id + "' not found",
+                          {{"sessionId", id}, {"originalError", "Session not found"}});
       e.status = 404;
       return e;
     }

@@ -293,6 +293,8 @@ describe('session routes', () => {
     assert.equal(del.status, 200, del.text);
     const gone = await json(daemon.baseUrl, 'POST', '/api/session/delete', { sessionId: 'made' });
     assert.equal(gone.status, 404);
+    assert.equal(gone.body.message, "Session 'made' not found");
+    assert.deepEqual(gone.body.context, { sessionId: 'made', originalError: 'Session not found' });
   });
   test('create without a body generates an id', async () => {
     const r = await json(daemon.baseUrl, 'POST', '/api/session/create', '');
