@@ -31,6 +31,7 @@ app::app(config cfg)
     more_io_.push_back(std::make_unique<boost::asio::io_context>(1));
     more_io_guards_.push_back(boost::asio::make_work_guard(*more_io_.back()));
   }
+  live_per_io_.assign(more_io_.size() + 1, 0);
   reaper_ = std::make_unique<process::reaper>(io_);
   rt_ = std::make_unique<runtime>(runtime{cfg_, io_, blocking_, *reaper_});
   sessions_ = std::make_unique<session_manager>(*rt_);
@@ -63,22 +64,33 @@ void app::run_blocking(http::responder done, std::function<http::response()> fn)
 }
 
 boost::asio::io_context& app::connection_io() {
-  unsigned n = next_io_++ % static_cast<unsigned>(more_io_.size() + 1);
-  return n == 0 ? io_ : *more_io_[n - 1];
+  std::lock_guard lock(connections_mutex_);
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < live_per_io_.size(); ++i)
+    if (live_per_io_[i] < live_per_io_[best]) best = i;
+  return best == 0 ? io_ : *more_io_[best - 1];
+}
+
+std::size_t app::io_index(const boost::asio::execution_context& ctx) const {
+  for (std::size_t i = 0; i < more_io_.size(); ++i)
+    if (&ctx == more_io_[i].get()) return i + 1;
+  return 0;
 }
 
 void app::request_finished() {
   if (--inflight_ == 0 && shutting_down_) boost::asio::post(io_, [this] { finish_shutdown(); });
 }
 
-void app::add_connection(http::connection* c) {
+void app::add_connection(http::connection* c, const boost::asio::execution_context& ctx) {
   std::lock_guard lock(connections_mutex_);
   connections_.insert(c);
+  ++live_per_io_[io_index(ctx)];
 }
 
-void app::remove_connection(http::connection* c) {
+void app::remove_connection(http::connection* c, const boost::asio::execution_context& ctx) {
   std::lock_guard lock(connections_mutex_);
   connections_.erase(c);
+  --live_per_io_[io_index(ctx)];
 }
 
 int app::run() {

@@ -45,9 +45,12 @@ class app {
   const config& cfg() const { return cfg_; }
   // The services' context, run by the first I/O thread.
   boost::asio::io_context& io() { return io_; }
-  // The context for a new connection: I/O threads take turns. Each thread
-  // runs a context of its own, so a request's handlers stay on one thread
-  // and never wake another one just to go on.
+  // The context for a new connection: the one serving the fewest, the
+  // services' own on a tie. Each thread runs a context of its own, so a
+  // connection's handlers stay on one thread; a lone client (the latency
+  // case) shares the services' thread, where handing a request to a service
+  // and its answer back wakes no other thread, while many clients spread
+  // over all threads.
   boost::asio::io_context& connection_io();
   runtime& rt() { return *rt_; }
   int bound_port() const { return bound_port_; }
@@ -68,9 +71,10 @@ class app {
   void request_finished();
   bool shutting_down() const { return shutting_down_; }
 
-  // Live connections, so shutdown can close idle ones.
-  void add_connection(http::connection* c);
-  void remove_connection(http::connection* c);
+  // Live connections, so shutdown can close idle ones; `ctx` is the
+  // context the connection runs on.
+  void add_connection(http::connection* c, const boost::asio::execution_context& ctx);
+  void remove_connection(http::connection* c, const boost::asio::execution_context& ctx);
 
  private:
   void begin_shutdown(int sig);
@@ -100,7 +104,10 @@ class app {
   std::vector<std::unique_ptr<boost::asio::io_context>> more_io_;
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
       more_io_guards_;
-  std::atomic<unsigned> next_io_{0};
+  // Live connections per context ([0] io_, [i] more_io_[i - 1]), under
+  // connections_mutex_.
+  std::vector<int> live_per_io_;
+  std::size_t io_index(const boost::asio::execution_context& ctx) const;
 };
 
 }  // namespace sbx

@@ -98,15 +98,16 @@ void log_request(std::string_view verb, std::string_view path, unsigned status, 
 
 connection::connection(app& a, beast::tcp_stream stream, beast::flat_buffer buffer)
     : app_(a),
+      io_(net::query(stream.get_executor(), net::execution::context)),
       stream_(std::move(stream)),
       buffer_(std::move(buffer)),
       idle_timer_(stream_.get_executor()),
       keepalive_(stream_.get_executor()) {
-  app_.add_connection(this);
+  app_.add_connection(this, io_);
 }
 
 connection::~connection() {
-  app_.remove_connection(this);
+  app_.remove_connection(this, io_);
   if (in_request_) app_.request_finished();
 }
 

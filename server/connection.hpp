@@ -61,6 +61,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void arm_keepalive(std::chrono::steady_clock::duration after);
 
   app& app_;
+  // The context the connection was placed on (its stream may be handed off).
+  const boost::asio::execution_context& io_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::unique_ptr<header_parser> header_parser_;

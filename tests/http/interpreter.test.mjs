@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { json, sse, startDaemon, waitFor } from '../lib/daemon.mjs';
+import { json, parseSse, sse, startDaemon, waitFor } from '../lib/daemon.mjs';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -209,11 +209,16 @@ describe('execute', () => {
   });
 
   test('runs in one context queue in order', async () => {
-    const [a, b] = await Promise.all([
-      run(py.contextId, "import time\ntime.sleep(0.3)\nqueue_order = ['a']"),
-      run(py.contextId, "queue_order.append('b')\nqueue_order"),
-    ]);
-    assert.equal(a.at(-1).type, 'execution_complete');
+    // Requests on two connections have no order until the daemon took one:
+    // its response head says the first run is queued.
+    const first = await fetch(new URL('/api/execute/code', daemon.baseUrl), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+      body: JSON.stringify({ context_id: py.contextId, code: "import time\ntime.sleep(0.3)\nqueue_order = ['a']" }),
+    });
+    assert.equal(first.status, 200);
+    const [aText, b] = await Promise.all([first.text(), run(py.contextId, "queue_order.append('b')\nqueue_order")]);
+    assert.equal(parseSse(aText).at(-1).type, 'execution_complete');
     assert.equal(b.find((e) => e.type === 'result').text, "['a', 'b']");
   });
 
