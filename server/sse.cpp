@@ -1,5 +1,7 @@
 #include "server/sse.hpp"
 
+#include <iterator>
+
 #include "server/http_types.hpp"
 
 namespace sbx::http {
@@ -114,10 +116,8 @@ void sse_channel::take_queued(frame_list& frames, bool& end) {
   if (cancelled_ || (queued_.empty() && !closed_)) return;
   end = closed_;
   auto more = take(lock);
-  if (frames.empty())
-    frames = std::move(more);
-  else
-    for (auto& f : more) frames.push_back(std::move(f));
+  frames.insert(frames.end(), std::make_move_iterator(more.begin()),
+                std::make_move_iterator(more.end()));
 }
 
 sse_channel::frame_list sse_channel::take(std::unique_lock<std::mutex>& lock) {

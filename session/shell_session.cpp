@@ -108,6 +108,7 @@ status shell_session::start() {
 }
 
 status shell_session::arm(int pair) {
+  disarm(pair);
   auto out = make_pipe(O_NONBLOCK);
   if (!out) return out.error();
   auto err = make_pipe(O_NONBLOCK);
@@ -117,18 +118,28 @@ status shell_session::arm(int pair) {
   }
   // dup3 swaps the slot's content at once: the shell, which opens the
   // slot by path, only ever sees the old pipe or the new one.
-  ::dup3(out->write, slots_.out[pair], O_CLOEXEC);
-  ::dup3(err->write, slots_.err[pair], O_CLOEXEC);
+  bool swapped = ::dup3(out->write, slots_.out[pair], O_CLOEXEC) >= 0 &&
+                 ::dup3(err->write, slots_.err[pair], O_CLOEXEC) >= 0;
+  int dup_errno = errno;
   ::close(out->write);
   ::close(err->write);
+  if (!swapped) {
+    ::close(out->read), ::close(err->read);
+    return make_error(codes::internal_error, std::string("dup3: ") + std::strerror(dup_errno));
+  }
   auto& pipes = armed_[pair];
-  for (auto& old : {pipes.out, pipes.err})
-    if (old) old->close();
   pipes.out = std::make_shared<output_capture>(net::posix::stream_descriptor(strand_, out->read));
   pipes.err = std::make_shared<output_capture>(net::posix::stream_descriptor(strand_, err->read));
   pipes.out->start();
   pipes.err->start();
   return ok_status();
+}
+
+void shell_session::disarm(int pair) {
+  for (auto* capture : {&armed_[pair].out, &armed_[pair].err}) {
+    if (*capture) (*capture)->close();
+    capture->reset();
+  }
 }
 
 status shell_session::spawn_shell() {
@@ -258,6 +269,9 @@ void shell_session::start_command(job j) {
     j.command_done(make_error(codes::command_execution_error, why));
     pump();
   };
+  // A pair left empty by a failed arm belongs to a shell being replaced.
+  auto& pipes = armed_[pair_];
+  if (!pipes.out || !pipes.err) return fail("the session's output pipes are unavailable");
   auto input = command_input_for(j.req.command, j.req.cwd, j.req.env, pair_ ^ 1);
   if (!input.script.empty()) {
     if (::ftruncate(script_fd_, 0) != 0)
@@ -278,7 +292,6 @@ void shell_session::start_command(job j) {
     if (auto self = weak.lock()) self->on_output_limit();
   };
   // The shell has this pair's pipes as stdout/stderr already.
-  auto& pipes = armed_[pair_];
   cmd->out = std::move(pipes.out);
   cmd->err = std::move(pipes.err);
   cmd->out->set_budget(cmd->budget);
@@ -477,12 +490,7 @@ void shell_session::drop_shell() {
   stdin_.reset();
   control_.reset();
   control_data_.clear();
-  for (auto& pipes : armed_) {
-    for (auto* capture : {&pipes.out, &pipes.err}) {
-      if (*capture) (*capture)->close();
-      capture->reset();
-    }
-  }
+  for (int pair : {0, 1}) disarm(pair);
 }
 
 }  // namespace sbx::session

@@ -65,8 +65,10 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
 
   void pump();
   status spawn_shell();
-  // Puts fresh pipes in output slot pair `pair`.
+  // Puts fresh pipes in output slot pair `pair`; disarm closes the unused
+  // captures of a pair.
   status arm(int pair);
+  void disarm(int pair);
   void start_command(job j);
   void start_snapshot(job j);
   void write_line(std::string line);
