@@ -30,29 +30,42 @@ inline std::size_t ascii_prefix(const char* p, std::size_t n) {
   return i;
 }
 
+// Whether a JSON string must escape byte c (or, when stop_at_high, look at
+// it as part of a UTF-8 sequence).
+template <bool stop_at_high>
+constexpr bool json_special(unsigned char c) {
+  return c < 0x20 || c == '"' || c == '\\' || (stop_at_high && c >= 0x80);
+}
+
+// Bit k set when p[k] is json_special, for the 16 bytes at p.
+template <bool stop_at_high>
+unsigned json_special_mask16(const char* p) {
+#if defined(__SSE2__)
+  auto v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  auto control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);  // v <= 0x1f, unsigned
+  auto special = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+      control);
+  auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+  if constexpr (stop_at_high) mask |= static_cast<unsigned>(_mm_movemask_epi8(v));
+  return mask;
+#else
+  unsigned mask = 0;
+  for (unsigned k = 0; k < 16; ++k)
+    if (json_special<stop_at_high>(static_cast<unsigned char>(p[k]))) mask |= 1u << k;
+  return mask;
+#endif
+}
+
 // How many leading bytes of [p, p + n) a JSON string holds as they are: none
 // below 0x20, no quote, no backslash, and, when stop_at_high, none from 0x80.
 template <bool stop_at_high>
 std::size_t json_plain_prefix(const char* p, std::size_t n) {
   std::size_t i = 0;
-#if defined(__SSE2__)
-  const auto quote = _mm_set1_epi8('"');
-  const auto backslash = _mm_set1_epi8('\\');
-  const auto last_control = _mm_set1_epi8(0x1f);
-  for (; i + 16 <= n; i += 16) {
-    auto v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    auto control = _mm_cmpeq_epi8(_mm_min_epu8(v, last_control), v);  // v <= 0x1f, unsigned
-    auto special =
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
-    auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
-    if constexpr (stop_at_high) mask |= static_cast<unsigned>(_mm_movemask_epi8(v));
-    if (mask) return i + static_cast<std::size_t>(__builtin_ctz(mask));
-  }
-#endif
-  for (; i < n; ++i) {
-    auto c = static_cast<unsigned char>(p[i]);
-    if (c < 0x20 || c == '"' || c == '\\' || (stop_at_high && c >= 0x80)) break;
-  }
+  for (; i + 16 <= n; i += 16)
+    if (auto mask = json_special_mask16<stop_at_high>(p + i))
+      return i + static_cast<std::size_t>(__builtin_ctz(mask));
+  while (i < n && !json_special<stop_at_high>(static_cast<unsigned char>(p[i]))) ++i;
   return i;
 }
 

@@ -1,5 +1,7 @@
 #include "core/json_text.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "core/byte_scan.hpp"
@@ -23,12 +25,41 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   return len;
 }
 
+// The second character of the two-character escapes (0 for the rest, which
+// become \u00XX), by byte.
+constexpr auto k_short_escapes = [] {
+  std::array<char, 0x60> t{};
+  t['"'] = '"';
+  t['\\'] = '\\';
+  t['\n'] = 'n';
+  t['\r'] = 'r';
+  t['\t'] = 't';
+  t['\b'] = 'b';
+  t['\f'] = 'f';
+  return t;
+}();
+
+// Writes the escape of a quote, backslash or control byte at o (room for
+// six bytes); returns its length.
+inline std::size_t put_escape(char* o, unsigned char c) {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  o[0] = '\\';
+  if (char short_form = k_short_escapes[c]) {
+    o[1] = short_form;
+    return 2;
+  }
+  const char rest[5] = {'u', '0', '0', k_hex[c >> 4], k_hex[c & 0xF]};
+  std::memcpy(o + 1, rest, 5);
+  return 6;
+}
+
+constexpr char k_replacement[] = "\xEF\xBF\xBD";  // U+FFFD
+
 // The body of a JSON string (no quotes) for `s`, handed to a sink as runs of
 // input kept verbatim and escape texts. Every byte of a piece is read before
 // the sink is handed anything for it.
 template <bool validate_utf8, class Sink>
 void escape_body(std::string_view s, Sink& sink) {
-  static constexpr char k_hex[] = "0123456789abcdef";
   std::size_t run = 0;  // start of bytes copied verbatim
   for (std::size_t i = 0; i < s.size();) {
     i += json_plain_prefix<validate_utf8>(s.data() + i, s.size() - i);
@@ -40,49 +71,18 @@ void escape_body(std::string_view s, Sink& sink) {
         continue;
       }
       sink.verbatim(s.data() + run, i - run);
-      sink.literal("\xEF\xBF\xBD", 3);
+      sink.literal(k_replacement, 3);
       ++i;
     } else {
       sink.verbatim(s.data() + run, i - run);
-      switch (c) {
-        case '"':
-          sink.literal("\\\"", 2);
-          break;
-        case '\\':
-          sink.literal("\\\\", 2);
-          break;
-        case '\n':
-          sink.literal("\\n", 2);
-          break;
-        case '\r':
-          sink.literal("\\r", 2);
-          break;
-        case '\t':
-          sink.literal("\\t", 2);
-          break;
-        case '\b':
-          sink.literal("\\b", 2);
-          break;
-        case '\f':
-          sink.literal("\\f", 2);
-          break;
-        default: {
-          const char u[6] = {'\\', 'u', '0', '0', k_hex[c >> 4], k_hex[c & 0xF]};
-          sink.literal(u, 6);
-        }
-      }
+      char escape[6];
+      sink.literal(escape, put_escape(escape, c));
       ++i;
     }
     run = i;
   }
   sink.verbatim(s.data() + run, s.size() - run);
 }
-
-struct append_sink {
-  std::string& out;
-  void verbatim(const char* p, std::size_t n) { out.append(p, n); }
-  void literal(const char* p, std::size_t n) { out.append(p, n); }
-};
 
 struct count_sink {
   std::size_t n = 0;
@@ -104,13 +104,106 @@ struct in_place_sink {
   }
 };
 
+// append_quoted writes straight into the string: output lines are short,
+// and a call per run and per escape would cost more than the bytes. Input
+// goes in segments, each with room for its worst case; the loops keep their
+// positions in locals (a char store could alias anything else).
+constexpr std::size_t k_segment = 4096;
+constexpr std::size_t k_block = 16;
+// Past a segment's worst case: one 16-byte move's overhang and the end of a
+// UTF-8 sequence begun inside it.
+constexpr std::size_t k_segment_slack = 2 * k_block;
+
+inline void move16(char* o, const char* p) {
+  std::memcpy(o, p, k_block);
+}
+
+struct escaped {
+  char* o;
+  std::size_t i;
+};
+
+// Writes special byte s[i]: its escape, or (when validating) its UTF-8
+// sequence or U+FFFD.
+inline escaped put_special(char* o, std::string_view s, std::size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return {o + put_escape(o, c), i + 1};
+  if (auto len = utf8_sequence(s, i)) {
+    std::memcpy(o, s.data() + i, len);
+    return {o + len, i + len};
+  }
+  std::memcpy(o, k_replacement, 3);
+  return {o + 3, i + 1};
+}
+
+// Escapes s[i, stop) at o, and the rest of a UTF-8 sequence that begins
+// before stop. Blocks of 16 go by 16-byte moves, which may read up to 16
+// bytes past the block (hence only while 32 are left) and write up to 16
+// past what is kept.
+template <bool validate_utf8>
+escaped escape_run(char* o, std::string_view s, std::size_t i, std::size_t stop) {
+  const char* p = s.data();
+  while (i + k_block <= stop && i + 2 * k_block <= s.size()) {
+    auto mask = json_special_mask16<validate_utf8>(p + i);
+    if (mask == 0) {  // a plain run: find its end, then one copy
+      auto run = k_block + json_plain_prefix<validate_utf8>(p + i + k_block, stop - i - k_block);
+      std::memcpy(o, p + i, run);
+      o += run;
+      i += run;
+      continue;
+    }
+    // Each special byte of the block in turn, from the one mask.
+    std::size_t pos = 0;
+    for (; mask; mask &= mask - 1) {
+      auto k = static_cast<std::size_t>(__builtin_ctz(mask));
+      move16(o, p + i + pos);
+      o += k - pos;
+      auto c = static_cast<unsigned char>(p[i + k]);
+      if (c >= 0x80) break;  // a sequence may run past the block
+      o += put_escape(o, c);
+      pos = k + 1;
+    }
+    if (mask) {
+      auto r = put_special(o, s, i + static_cast<std::size_t>(__builtin_ctz(mask)));
+      o = r.o;
+      i = r.i;
+      continue;
+    }
+    move16(o, p + i + pos);
+    o += k_block - pos;
+    i += k_block;
+  }
+  while (i < stop) {
+    if (json_special<validate_utf8>(static_cast<unsigned char>(p[i]))) {
+      auto r = put_special(o, s, i);
+      o = r.o;
+      i = r.i;
+    } else {
+      *o++ = p[i++];
+    }
+  }
+  return {o, i};
+}
+
 template <bool validate_utf8>
 void append_quoted(std::string& out, std::string_view s) {
-  out.reserve(out.size() + s.size() + 2);
-  out.push_back('"');
-  append_sink sink{out};
-  escape_body<validate_utf8>(s, sink);
-  out.push_back('"');
+  // Room for a quarter of the bytes escaped short (a line of four
+  // characters each, say) and the last segment's worst case: a second
+  // allocation, and the copy it makes, is rare.
+  std::size_t used = out.size();
+  out.resize(used + s.size() + s.size() / 4 + std::min(s.size(), k_segment) * 5 + k_segment_slack +
+             2);
+  out[used++] = '"';
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t stop = std::min(s.size(), i + k_segment);
+    std::size_t need = used + (stop - i) * 6 + k_segment_slack + 1;
+    if (out.size() < need) out.resize(std::max(need, out.size() + out.size() / 2));
+    auto r = escape_run<validate_utf8>(out.data() + used, s, i, stop);
+    used = static_cast<std::size_t>(r.o - out.data());
+    i = r.i;
+  }
+  out.resize(used + 1);
+  out[used] = '"';
 }
 
 }  // namespace

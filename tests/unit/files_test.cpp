@@ -142,41 +142,6 @@ TEST_CASE("UTF-8 checks and character-boundary cuts", "[files]") {
   CHECK(files::utf8_cut("ab\xFF") == 3);  // never valid: not held back
 }
 
-TEST_CASE("JSON escaping matches the serialiser", "[files]") {
-  std::string raw = "q\"b\\n\n\t\x01 \xC3\xA9 \xFF end";
-  std::string out;
-  sbx::append_json_string(out, raw);
-  CHECK(nlohmann::json::parse(out).get<std::string>() ==
-        "q\"b\\n\n\t\x01 \xC3\xA9 \xEF\xBF\xBD end");
-  CHECK(out.find("\\u0001") != std::string::npos);
-}
-
-TEST_CASE("JSON escaping over its own input gives the same body", "[files]") {
-  std::vector<std::string> inputs = {"",
-                                     "plain",
-                                     "\n",
-                                     "\x01",
-                                     "\xFF",
-                                     "a\"b\\c",
-                                     "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xC3",
-                                     std::string(40, '\x07'),
-                                     "line\n" + std::string(100, 'x')};
-  std::string mixed;
-  for (int i = 0; i < 5000; ++i) mixed += static_cast<char>((i * 7919 + 13) % 251);
-  inputs.push_back(mixed);
-  for (const auto& in : inputs) {
-    std::string quoted;
-    sbx::append_json_string(quoted, in);
-    std::size_t len = sbx::json_body_size(in);
-    CHECK(len == quoted.size() - 2);
-    std::string buf(len + 8, '?');  // the input ends where the body will
-    std::memcpy(buf.data() + len - in.size(), in.data(), in.size());
-    sbx::escape_json_body_in_place(buf.data(), buf.data() + len - in.size(), in.size());
-    CHECK(buf.substr(0, len) == quoted.substr(1, len));
-    CHECK(buf.substr(len) == "????????");
-  }
-}
-
 namespace {
 
 // The fast parser's view of `body` as one JSON value (the blob put back as a
