@@ -39,8 +39,9 @@ std::string proc_fd(int daemon_pid, int fd) {
 
 std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
   const std::string ctl = std::to_string(k_control_fd);
+  const std::string null = std::to_string(k_null_fd);
   auto outputs = [&](int pair) {
-    return "60</dev/null >" + proc_fd(daemon_pid, slots.out[pair]) + " 2>" +
+    return null + "</dev/null >" + proc_fd(daemon_pid, slots.out[pair]) + " 2>" +
            proc_fd(daemon_pid, slots.err[pair]);
   };
   // __sbx_r reports a command's status and cwd and keeps the status in
@@ -49,10 +50,10 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
   // of a command shows the same lines every time and never spills into the
   // next one. It unsets any function named exec, which would otherwise
   // make the move to the next pair temporary.
-  const std::string reporter =
-      "__sbx_r() { { __sbx_p=$? __sbx_x=$-; builtin set +x; } 2>&60; builtin unset __sbx_c; "
-      "builtin printf 'C%d\\0%s\\0' \"$__sbx_p\" \"$PWD\" >&" +
-      ctl + "; builtin unset -f exec; }\n";
+  const std::string reporter = "__sbx_r() { { __sbx_p=$? __sbx_x=$-; builtin set +x; } 2>&" + null +
+                               "; builtin unset __sbx_c; "
+                               "builtin printf 'C%d\\0%s\\0' \"$__sbx_p\" \"$PWD\" >&" +
+                               ctl + "; builtin unset -f exec; }\n";
   // The text a command line evaluates at top level, as if typed: `return`
   // outside a function is the usual error, and bash's messages carry no file
   // name. __sbx_rc sets $? to the previous command's status. The newline
@@ -61,8 +62,8 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
   auto runner = [&](int pair) {
     return std::string(
                "{ [[ $__sbx_x != *x* ]] || builtin set -x; __sbx_rc \"$__sbx_p\"; "
-               "builtin eval \"$__sbx_c\"$'\\n'; } <&60- ") +
-           ctl + ">&-;__sbx_r;\\exec " + outputs(pair);
+               "builtin eval \"$__sbx_c\"$'\\n'; } <&") +
+           null + "- " + ctl + ">&-;__sbx_r;\\exec " + outputs(pair);
   };
   const std::string script = "$(<" + proc_fd(daemon_pid, script_fd) + ")";
   std::string out =

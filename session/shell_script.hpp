@@ -8,9 +8,13 @@
 
 namespace sbx::session {
 
-// The descriptor on which the shell reports to the daemon. High, so user
-// scripts are unlikely to touch it; bash's own {var} allocation starts at 10.
-inline constexpr int k_control_fd = 61;
+// The shell's own descriptors besides 0-2: /dev/null (what commands read)
+// and the one on which it reports to the daemon. Above what user scripts
+// name (3-9) and what bash's {var} allocation hands out first (10 up), and
+// low enough to stay usable when a command lowers `ulimit -n` (to 32, say):
+// bash cannot move a descriptor at or above the limit.
+inline constexpr int k_null_fd = 20;
+inline constexpr int k_control_fd = 21;
 
 // 'text' with every ' escaped, safe as one bash word.
 std::string shell_quote(std::string_view text);

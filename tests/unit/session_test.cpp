@@ -213,6 +213,18 @@ TEST_CASE("commands see only stdin, stdout and stderr, and their redirections en
   }
 }
 
+TEST_CASE("a command that lowers the descriptor limit keeps its output and the session") {
+  engine e(test_config());
+  auto r = e.run("nofile", "kept=yes; ulimit -n 32; echo set");
+  REQUIRE(r.ok());
+  CHECK(r->out == "set\n");
+  CHECK(r->err.empty());
+  r = e.run("nofile", "echo $kept; ulimit -n; ls /proc/self/fd");
+  REQUIRE(r.ok());
+  CHECK(r->out == "yes\n32\n0\n1\n2\n3\n");
+  CHECK(r->err.empty());
+}
+
 TEST_CASE("50 MB of output arrives whole") {
   engine e(test_config());
   auto r = e.run("big", "head -c 52428800 /dev/zero | tr '\\0' 'z'");

@@ -73,8 +73,8 @@ TEST_CASE("preamble stores the command texts and opens pair 0 as stdout/stderr")
   output_slots slots;
   slots.out[0] = 20, slots.err[0] = 21, slots.out[1] = 22, slots.err[1] = 23;
   auto p = preamble(42, 7, slots);
-  CHECK(p.find("exec 60</dev/null >/proc/42/fd/20 2>/proc/42/fd/21\n") != std::string::npos);
-  CHECK(p.find("__sbx_r;\\exec 60</dev/null >/proc/42/fd/22 2>/proc/42/fd/23'") !=
+  CHECK(p.find("exec 20</dev/null >/proc/42/fd/20 2>/proc/42/fd/21\n") != std::string::npos);
+  CHECK(p.find("__sbx_r;\\exec 20</dev/null >/proc/42/fd/22 2>/proc/42/fd/23'") !=
         std::string::npos);
   CHECK(p.find("builtin readonly __sbx_l0=") != std::string::npos);
   CHECK(p.find("__sbx_m1='__sbx_c=$(</proc/42/fd/7);") != std::string::npos);
