@@ -44,26 +44,35 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
     return null + "</dev/null >" + proc_fd(daemon_pid, slots.out[pair]) + " 2>" +
            proc_fd(daemon_pid, slots.err[pair]);
   };
-  // __sbx_r reports a command's status and cwd and keeps the status in
-  // __sbx_p for the next command's $?. It first turns xtrace off (noting it
-  // in __sbx_x; the next command turns it back on), out of sight: the trace
-  // of a command shows the same lines every time and never spills into the
-  // next one. It unsets any function named exec, which would otherwise
-  // make the move to the next pair temporary.
-  const std::string reporter = "__sbx_r() { { __sbx_p=$? __sbx_x=$-; builtin set +x; } 2>&" + null +
-                               "; builtin unset __sbx_c; "
-                               "builtin printf 'C%d\\0%s\\0' \"$__sbx_p\" \"$PWD\" >&" +
-                               ctl + "; builtin unset -f exec; }\n";
+  // __sbx_r reports a command's status (its argument, else $?), whether
+  // errexit is on, and the cwd, and keeps the status in __sbx_p for the
+  // next command's $?. It first turns xtrace off (noting it in __sbx_x; the
+  // next command turns it back on), out of sight: the trace of a command
+  // shows the same lines every time and never spills into the next one. It
+  // unsets any function named exec, which would otherwise make the move to
+  // the next pair temporary.
+  const std::string reporter =
+      "__sbx_r() { { __sbx_p=${1:-$?} __sbx_x=$-; builtin set +x; } 2>&" + null +
+      "; builtin unset __sbx_c __sbx_s; "
+      "builtin printf 'C%d%s\\0%s\\0' \"$__sbx_p\" \"${__sbx_x//[!e]}\" \"$PWD\" >&" +
+      ctl + "; builtin unset -f exec; }\n";
   // The text a command line evaluates at top level, as if typed: `return`
   // outside a function is the usual error, and bash's messages carry no file
   // name. __sbx_rc sets $? to the previous command's status. The newline
   // after the command ends a trailing here-document or comment. After the
   // report the shell takes pair N as stdout/stderr.
-  auto runner = [&](int pair) {
-    return std::string(
-               "{ [[ $__sbx_x != *x* ]] || builtin set -x; __sbx_rc \"$__sbx_p\"; "
-               "builtin eval \"$__sbx_c\"$'\\n'; } <&") +
-           null + "- " + ctl + ">&-;__sbx_r;\\exec " + outputs(pair);
+  //
+  // Under `set -e` the evaluation must not fail where the command itself
+  // would not have ended a shell: `test -f x && echo y` or `! cmd` end with
+  // a status errexit ignores, but eval is a simple command, and its status
+  // would end the session. There the text ends by recording its status in
+  // __sbx_s (after a blank line, past a trailing backslash) and the rc call
+  // is the ignored left side of `&&`.
+  auto runner = [&](int pair, bool errexit) {
+    return std::string("{ [[ $__sbx_x != *x* ]] || builtin set -x; __sbx_rc \"$__sbx_p\"") +
+           (errexit ? " && :" : "") + "; builtin eval \"$__sbx_c\"" +
+           (errexit ? "$'\\n\\n__sbx_s=$?'" : "$'\\n'") + "; } <&" + null + "- " + ctl +
+           ">&-;__sbx_r" + (errexit ? " \"${__sbx_s-}\"" : "") + ";\\exec " + outputs(pair);
   };
   const std::string script = "$(<" + proc_fd(daemon_pid, script_fd) + ")";
   std::string out =
@@ -80,26 +89,46 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
       "builtin readonly -f __sbx_rc __sbx_r __sbx_e\n"
       "exec " +
       outputs(0) + "\n";
+  // __sbx_l<pair> runs the command on the line, __sbx_m<pair> the one in
+  // the memfd; __sbx_le<pair> and __sbx_me<pair> do the same under errexit.
   for (int pair : {0, 1}) {
-    const std::string n = std::to_string(pair);
-    out += "builtin readonly __sbx_l" + n + "=" + shell_quote(runner(pair)) + " __sbx_m" + n + "=" +
-           shell_quote("__sbx_c=" + script + ";" + runner(pair)) + "\n";
+    for (bool errexit : {false, true}) {
+      const std::string n = std::string(errexit ? "e" : "") + std::to_string(pair);
+      out += "builtin readonly __sbx_l" + n + "=" + shell_quote(runner(pair, errexit)) +
+             " __sbx_m" + n + "=" + shell_quote("__sbx_c=" + script + ";" + runner(pair, errexit)) +
+             "\n";
+    }
   }
   return out;
 }
 
+namespace {
+
+// The errexit runner, for a shell with errexit on or a command that may turn
+// it on, unless the command has a here-document: an unterminated one would
+// take the status record in as text.
+bool errexit_runner(std::string_view command, bool errexit) {
+  if (command.find("<<") != std::string_view::npos) return false;
+  return errexit || command.find("set -") != std::string_view::npos ||
+         command.find("errexit") != std::string_view::npos;
+}
+
+}  // namespace
+
 command_input command_input_for(std::string_view command, const std::optional<std::string>& cwd,
-                                const std::map<std::string, std::string>& env, int next_pair) {
+                                const std::map<std::string, std::string>& env, int next_pair,
+                                bool errexit) {
   std::string text;
   if (cwd || !env.empty()) {
     text = "( ";
     if (cwd) text += "builtin cd -- " + shell_quote(*cwd) + " || builtin exit 1; ";
     for (const auto& [k, v] : env) text += "builtin export " + k + "=" + shell_quote(v) + "; ";
-    text += "__sbx_rc \"$__sbx_p\"; builtin eval " + shell_quote(command) + "$'\\n' )";
+    text += "__sbx_rc \"$__sbx_p\" && :; builtin eval " + shell_quote(command) + "$'\\n' )";
   } else {
     text = command;
   }
-  const std::string n = std::to_string(next_pair);
+  const std::string n =
+      std::string(errexit_runner(command, errexit) ? "e" : "") + std::to_string(next_pair);
   command_input in;
   std::string quoted = shell_quote(text);
   if (quoted.size() <= k_inline_max && quoted.find('\0') == std::string::npos) {

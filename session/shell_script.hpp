@@ -46,12 +46,14 @@ struct command_input {
 
 // Runs `command` at top level (through eval, like a typed line), with stdin
 // on /dev/null and the control fd closed; then the shell reports
-// "C<status>\0<cwd>\0" on the control fd and moves stdout/stderr to pair
-// `next_pair`. bash reads a pipe one byte per system call, so a short
-// command travels on the line itself and a long one in the memfd. With
-// cwd/env overrides the command runs in a subshell so they apply to it alone.
+// "C<status>[e]\0<cwd>\0" on the control fd (e: errexit is on) and moves
+// stdout/stderr to pair `next_pair`. bash reads a pipe one byte per system
+// call, so a short command travels on the line itself and a long one in the
+// memfd. With cwd/env overrides the command runs in a subshell so they apply
+// to it alone. `errexit`: the shell last reported errexit on.
 command_input command_input_for(std::string_view command, const std::optional<std::string>& cwd,
-                                const std::map<std::string, std::string>& env, int next_pair);
+                                const std::map<std::string, std::string>& env, int next_pair,
+                                bool errexit = false);
 
 // Reports "F<declare -fx output>\0<cwd>\0" then "E<export -p output>\0<cwd>\0"
 // on the control fd: the exported functions, then the variables.

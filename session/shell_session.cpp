@@ -144,6 +144,7 @@ void shell_session::disarm(int pair) {
 
 status shell_session::spawn_shell() {
   pair_ = 0;
+  errexit_ = false;
   for (int pair : {0, 1})
     if (auto s = arm(pair); !s) return s.error();
   auto in = make_pipe();
@@ -272,7 +273,7 @@ void shell_session::start_command(job j) {
   // A pair left empty by a failed arm belongs to a shell being replaced.
   auto& pipes = armed_[pair_];
   if (!pipes.out || !pipes.err) return fail("the session's output pipes are unavailable");
-  auto input = command_input_for(j.req.command, j.req.cwd, j.req.env, pair_ ^ 1);
+  auto input = command_input_for(j.req.command, j.req.cwd, j.req.env, pair_ ^ 1, errexit_);
   if (!input.script.empty()) {
     if (::ftruncate(script_fd_, 0) != 0)
       return fail(std::string("ftruncate: ") + std::strerror(errno));
@@ -337,8 +338,8 @@ void shell_session::read_control() {
 void shell_session::on_control(std::size_t n) {
   control_data_.append(control_buf_.data(), n);
   for (;;) {
-    // Messages: C<status>\0<cwd>\0, and F<declare -fx>\0<cwd>\0 followed by
-    // E<export -p>\0<cwd>\0.
+    // Messages: C<status>[e]\0<cwd>\0 (e: errexit on), and
+    // F<declare -fx>\0<cwd>\0 followed by E<export -p>\0<cwd>\0.
     auto first = control_data_.find('\0');
     if (first == std::string::npos) return;
     auto second = control_data_.find('\0', first + 1);
@@ -352,6 +353,7 @@ void shell_session::on_control(std::size_t n) {
       cwd_ = cwd;
     }
     if (kind == 'C' && current_) {
+      errexit_ = !payload.empty() && payload.back() == 'e';
       complete_command(std::atoi(payload.c_str()));
     } else if (kind == 'F' && current_snapshot_) {
       snapshot_functions_ = std::move(payload);

@@ -99,6 +99,9 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
   output_slots slots_;
   armed_pipes armed_[2];
   int pair_ = 0;
+  // The shell last reported errexit on: its commands take the runner that
+  // keeps an ignored failure from ending it (shell_script.hpp).
+  bool errexit_ = false;
   std::unique_ptr<boost::asio::writable_pipe> stdin_;
   std::unique_ptr<boost::asio::readable_pipe> control_;
   std::vector<char> control_buf_;

@@ -213,6 +213,41 @@ TEST_CASE("commands see only stdin, stdout and stderr, and their redirections en
   }
 }
 
+TEST_CASE("under set -e a status errexit ignores does not end the session") {
+  engine e(test_config());
+  REQUIRE(e.run("errexit", "set -e; kept=yes; trap 'echo trapped >&2' ERR; test -d / && false || :")
+              .ok());
+  auto r = e.run("errexit", "[ -f /nonexistent ] && echo found");
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 1);
+  CHECK(r->out.empty());
+  CHECK(r->err.empty());  // no ERR trap: the failure was on the left of &&
+  r = e.run("errexit", "! true");
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 1);
+  r = e.run("errexit", "echo \"$kept $?\"");  // $? carries over without tripping errexit
+  REQUIRE(r.ok());
+  CHECK(r->out == "yes 1\n");
+  CHECK(r->err.empty());
+  // A command that fails outright ends the shell, as it would at a prompt.
+  r = e.run("errexit", "false; echo not-reached");
+  CHECK_FALSE(r.ok());
+}
+
+TEST_CASE("under set -e a here-document or trailing backslash keeps to the command's text") {
+  engine e(test_config());
+  REQUIRE(e.run("heredoc", "set -e").ok());
+  auto r = e.run("heredoc", "cat <<EOF\nline one\n\nline three");  // unterminated
+  REQUIRE(r.ok());
+  CHECK(r->out == "line one\n\nline three\n");
+  r = e.run("heredoc", "echo after \\");  // continues onto nothing
+  REQUIRE(r.ok());
+  CHECK(r->out == "after\n");
+  r = e.run("heredoc", "test -n \"\" && echo never");
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 1);
+}
+
 TEST_CASE("a command that lowers the descriptor limit keeps its output and the session") {
   engine e(test_config());
   auto r = e.run("nofile", "kept=yes; ulimit -n 32; echo set");

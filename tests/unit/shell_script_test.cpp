@@ -61,6 +61,20 @@ TEST_CASE("command_input_for puts a short command on the line and a long one in 
   CHECK(command_input_for(with_nul, std::nullopt, {}, 0).script == with_nul);
 }
 
+TEST_CASE("command_input_for takes the errexit runner when errexit may be on") {
+  CHECK(command_input_for("true", std::nullopt, {}, 0, true).line ==
+        "__sbx_c='true';builtin eval \"$__sbx_le0\"\n");
+  CHECK(command_input_for("set -e; true", std::nullopt, {}, 1).line ==
+        "__sbx_c='set -e; true';builtin eval \"$__sbx_le1\"\n");
+  CHECK(command_input_for("set -o errexit", std::nullopt, {}, 0).line.find("$__sbx_le0") !=
+        std::string::npos);
+  CHECK(command_input_for(std::string(200, 'x'), std::nullopt, {}, 1, true).line ==
+        "builtin eval \"$__sbx_me1\"\n");
+  // A here-document stays with the plain runner: it appends nothing.
+  CHECK(command_input_for("set -e; cat <<E\nx\nE", std::nullopt, {}, 0, true).line ==
+        "__sbx_c='set -e; cat <<E\nx\nE';builtin eval \"$__sbx_l0\"\n");
+}
+
 TEST_CASE("command_input_for runs a command with cwd/env overrides in a subshell") {
   auto sub = command_input_for("true", std::string("/tmp/it's"), {{"A", "x'y"}}, 0);
   std::string text = sub.script.empty() ? sub.line : sub.script;
@@ -77,5 +91,7 @@ TEST_CASE("preamble stores the command texts and opens pair 0 as stdout/stderr")
   CHECK(p.find("__sbx_r;\\exec 20</dev/null >/proc/42/fd/22 2>/proc/42/fd/23'") !=
         std::string::npos);
   CHECK(p.find("builtin readonly __sbx_l0=") != std::string::npos);
+  CHECK(p.find("builtin readonly __sbx_le1=") != std::string::npos);
+  CHECK(p.find("\\n\\n__sbx_s=$?") != std::string::npos);
   CHECK(p.find("__sbx_m1='__sbx_c=$(</proc/42/fd/7);") != std::string::npos);
 }
