@@ -12,7 +12,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSANDBOXD_TESTS=OFF \
  && strip build/sandboxd
 
 FROM debian:12
-ARG SANDBOX_VERSION=0.4.13
+ARG SANDBOX_VERSION=0.4.14
 ENV DEBIAN_FRONTEND=noninteractive \
     SANDBOX_VERSION=${SANDBOX_VERSION} \
     SANDBOXD_EXECUTORS_DIR=/container-server/interpreter/executors \
