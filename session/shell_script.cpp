@@ -35,6 +35,15 @@ std::string proc_fd(int daemon_pid, int fd) {
   return "/proc/" + std::to_string(daemon_pid) + "/fd/" + std::to_string(fd);
 }
 
+// The errexit runner, for a shell with errexit on or a command that may turn
+// it on, unless the command has a here-document: an unterminated one would
+// take the status record in as text.
+bool errexit_runner(std::string_view command, bool errexit) {
+  if (command.find("<<") != std::string_view::npos) return false;
+  return errexit || command.find("set -") != std::string_view::npos ||
+         command.find("errexit") != std::string_view::npos;
+}
+
 }  // namespace
 
 std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
@@ -101,19 +110,6 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
   }
   return out;
 }
-
-namespace {
-
-// The errexit runner, for a shell with errexit on or a command that may turn
-// it on, unless the command has a here-document: an unterminated one would
-// take the status record in as text.
-bool errexit_runner(std::string_view command, bool errexit) {
-  if (command.find("<<") != std::string_view::npos) return false;
-  return errexit || command.find("set -") != std::string_view::npos ||
-         command.find("errexit") != std::string_view::npos;
-}
-
-}  // namespace
 
 command_input command_input_for(std::string_view command, const std::optional<std::string>& cwd,
                                 const std::map<std::string, std::string>& env, int next_pair,
