@@ -26,6 +26,15 @@ using process::make_pipe;
 
 namespace {
 
+// The end of a dying command's stderr, for its error: at most 512 bytes,
+// without the trailing newlines.
+std::string stderr_tail(std::string err) {
+  constexpr std::size_t k_max = 512;
+  while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+  if (err.size() > k_max) err = "..." + err.substr(err.size() - k_max);
+  return err;
+}
+
 // After TERM, how long a timed-out command gets before KILL, and then how
 // long the shell gets to report before it is replaced.
 constexpr auto k_term_grace = std::chrono::milliseconds(1000);
@@ -464,9 +473,13 @@ void shell_session::on_shell_exit(int shown) {
     cmd->timer.cancel();
     if (!cmd->answered) {
       cmd->answered = true;
-      cmd->j.command_done(command_error(
-          cmd->j.req.command, "Shell terminated unexpectedly (exit code: " + std::to_string(shown) +
-                                  "). The session's shell is restarted for the next command."));
+      std::string reason = "Shell terminated unexpectedly (exit code: " + std::to_string(shown) +
+                           "). The session's shell is restarted for the next command.";
+      // What the command last wrote to stderr usually says why the shell
+      // ended: errexit after a failure, an unbound variable under set -u.
+      if (auto tail = stderr_tail(cmd->err->finish()); !tail.empty())
+        reason += " The command's stderr: " + tail;
+      cmd->j.command_done(command_error(cmd->j.req.command, reason));
     }
   }
   if (current_snapshot_) {

@@ -95,10 +95,16 @@ TEST_CASE("heredoc, trailing comment and syntax error") {
 TEST_CASE("exit N reports the shell's death and the next command gets a fresh shell") {
   engine e(test_config());
   REQUIRE(e.run("x", "export GONE=1").ok());
-  auto r = e.run("x", "exit 3");
+  auto r = e.run("x", "echo some output; echo why >&2; exit 3");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("Shell terminated unexpectedly (exit code: 3)") !=
         std::string::npos);
+  // The end of the command's stderr says why.
+  CHECK(r.error().message.find("restarted for the next command. The command's stderr: why") !=
+        std::string::npos);
+  r = e.run("x", "set -u; echo \"$UNSET_FOR_SURE\"");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("UNSET_FOR_SURE: unbound variable") != std::string::npos);
   r = e.run("x", "echo ${GONE:-fresh}");
   REQUIRE(r.ok());
   CHECK(r->out == "fresh\n");
