@@ -178,6 +178,26 @@ STATE = _State()
 _FLUSHER = _Flusher()
 _emit_lock = threading.Lock()
 
+# A process forked by user code (os.fork(), multiprocessing's fork start
+# method) is not the executor.  It drops the protocol fds, so it can neither
+# take the daemon's commands nor keep the pipes open after the executor ends,
+# and once the cell it was forked in returns it exits, as a forked script
+# would.
+_IS_FORK_CHILD = False
+
+
+def _after_fork_in_child():
+    global _IS_FORK_CHILD
+    _IS_FORK_CHILD = True
+    for fd in (CMD_FD, EVT_FD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
 _ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 
 
@@ -247,6 +267,8 @@ def emit(*objs):
     """Write event lines to fd 4, several in one write.  Atomic with respect
     to SIGINT: an interrupt arriving while the main thread writes is
     re-raised afterwards."""
+    if _IS_FORK_CHILD:
+        return  # a forked process has no event channel
     data = b"".join([_encode(obj) for obj in objs])
     main = threading.current_thread() is threading.main_thread()
     if main:
@@ -819,6 +841,28 @@ def _cancel_interrupted_cell_tasks():
         STATE.last_expr_result = None
 
 
+def _exit_fork_child(result, failure):
+    """Ends a process forked in the cell just run, with a script's status:
+    sys.exit's code, or 1 after an uncaught exception (its traceback on
+    stderr)."""
+    status = 0
+    exc = None
+    if result is not None and not result.success:
+        exc = result.error_in_exec or result.error_before_exec
+    if isinstance(exc, SystemExit):
+        if isinstance(exc.code, int):
+            status = exc.code & 0xFF
+        elif exc.code is not None:
+            sys.stderr.write("%s\n" % (exc.code,))
+            status = 1
+    elif exc is not None or failure is not None or STATE.captured_error is not None:
+        status = 1
+        if STATE.captured_error is not None:
+            sys.stderr.write("\n".join(format_error(*STATE.captured_error)["traceback"]) + "\n")
+    flush_std()
+    os._exit(status)
+
+
 def _is_clean_exit(exc):
     return isinstance(exc, SystemExit) and exc.code in (None, 0)
 
@@ -886,6 +930,8 @@ def execute(shell, msg):
         success = False
     STATE.pending_interrupt = False
     _FLUSHER.run_ended()  # again: an interrupt may have cut the first call short
+    if _IS_FORK_CHILD:
+        _exit_fork_child(result, interrupted or error)
 
     # From here on SIGINT is ignored (STATE.running is False).
     if interrupted is not None:

@@ -409,6 +409,30 @@ describe('python executor', { timeout: 10 * SLOW }, () => {
     await py.stdoutSince(r, 'a\nb\nc\nd\ne\nf\n');
   });
 
+  test('a process forked in a cell ends with the cell and never answers for the executor', async () => {
+    const r = await py.run(
+      'import os\nchild = os.fork()\nprint("forked", "child" if child == 0 else "parent")\n' +
+        'if child == 0:\n    raise ValueError("raised in the child")',
+    );
+    assert.equal(r.done.success, true);
+    await py.stdoutSince(r, 'forked parent\n');
+    await py.stdoutSince(r, 'forked child\n');
+    // The child exits as a forked script would: status 1 after an uncaught error.
+    const waited = await py.run('os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])');
+    assert.equal(text(waited.results[0]), '1');
+    await py.waitFor(() => py.stderrText.includes('ValueError: raised in the child'), 'the child traceback');
+    const exited = await py.run('child2 = os.fork()\nif child2 == 0:\n    raise SystemExit(7)');
+    assert.equal(exited.done.success, true);
+    const waited2 = await py.run('os.waitstatus_to_exitcode(os.waitpid(child2, 0)[1])');
+    assert.equal(text(waited2.results[0]), '7');
+    // Every later run is answered once, by the executor itself.
+    for (let i = 0; i < 4; i++) {
+      const x = await py.run('os.getpid()');
+      assert.equal(text(x.results[0]), String(py.pid));
+      assert.equal(py.events.filter((e) => e.ev.type === 'done' && e.ev.id === x.done.id).length, 1);
+    }
+  });
+
   test('a 10,000-line print loop arrives whole and in order', async () => {
     const r = await py.run('for i in range(10000):\n    print(i)');
     assert.equal(r.done.success, true);
