@@ -60,11 +60,30 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
   // shows the same lines every time and never spills into the next one. It
   // unsets any function named exec, which would otherwise make the move to
   // the next pair temporary.
+  //
+  // Every step goes through `builtin`, so a function named builtin, or
+  // `enable -n` of a builtin used here, would leave the command unreported
+  // and the session hung. The reporter notices (__sbx_c survives the unset,
+  // or the printf fails) and repairs the shell with __sbx_h: in POSIX mode
+  // `unset`, a special builtin, is found before any function, and leaving
+  // that mode restores the options it changed. The repair is said on the
+  // command's stderr.
+  const std::string repair =
+      "__sbx_h() { if [[ :$SHELLOPTS: == *:posix:* ]]; then unset -f builtin; "
+      "else POSIXLY_CORRECT=y; unset -f builtin; unset POSIXLY_CORRECT; fi; "
+      "builtin enable cd declare eval exec exit export local printf return set unset; "
+      "builtin unset __sbx_c __sbx_s; "
+      "builtin printf '%s\\n' 'sandboxd: restored what the session'\\''s shell needs to report "
+      "commands: bash'\\''s builtin command (a function of that name is removed) and the builtins "
+      "cd, declare, eval, exec, exit, export, local, printf, return, set and unset (enabled "
+      "again)' "
+      ">&2; }\n";
+  const std::string record =
+      "builtin printf 'C%d%s\\0%s\\0' \"$__sbx_p\" \"${__sbx_x//[!e]}\" \"$PWD\" >&" + ctl;
   const std::string reporter =
       "__sbx_r() { { __sbx_p=${1:-$?} __sbx_x=$-; builtin set +x; } 2>&" + null +
-      "; builtin unset __sbx_c __sbx_s; "
-      "builtin printf 'C%d%s\\0%s\\0' \"$__sbx_p\" \"${__sbx_x//[!e]}\" \"$PWD\" >&" +
-      ctl + "; builtin unset -f exec; }\n";
+      "; builtin unset __sbx_c __sbx_s; [[ -v __sbx_c ]] && __sbx_h; " + record +
+      " || { __sbx_h; " + record + "; }; builtin unset -f exec; }\n";
   // The text a command line evaluates at top level, as if typed: `return`
   // outside a function is the usual error, and bash's messages carry no file
   // name. __sbx_rc sets $? to the previous command's status. The newline
@@ -88,14 +107,14 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
       "shopt -s expand_aliases\n"
       "__sbx_p=0 __sbx_x=\n"
       "__sbx_rc() { builtin return \"$1\"; }\n" +
-      reporter +
+      repair + reporter +
       // __sbx_e reports the environment: exported functions, then variables.
       "__sbx_e() { builtin local s=$?; { builtin printf 'F'; builtin declare -fx; "
       "builtin printf '\\0%s\\0E' \"$PWD\"; builtin export -p; "
       "builtin printf '\\0%s\\0' \"$PWD\"; } >&" +
       ctl +
       "; builtin return \"$s\"; }\n"
-      "builtin readonly -f __sbx_rc __sbx_r __sbx_e\n"
+      "builtin readonly -f __sbx_rc __sbx_h __sbx_r __sbx_e\n"
       "exec " +
       outputs(0) + "\n";
   // __sbx_l<pair> runs the command on the line, __sbx_m<pair> the one in

@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -55,6 +57,32 @@ pid_t daemon_pid() {
   return pid;
 }
 
+// A command whose report is overdue is checked after these intervals, each
+// doubling the last; a positive check is confirmed once, after the control
+// pipe's pending data has been handled.
+constexpr auto k_report_watch_first = std::chrono::milliseconds(1000);
+constexpr auto k_report_watch_max = std::chrono::milliseconds(16000);
+constexpr auto k_report_watch_confirm = std::chrono::milliseconds(100);
+
+// True when the shell is blocked reading its own command pipe (fd 0, one
+// byte at a time): it has finished the command line it was given. Inside a
+// command fd 0 is /dev/null or what the command opened, never this pipe.
+bool shell_reads_commands(pid_t shell, std::uint64_t pipe_inode) {
+  const std::string dir = "/proc/" + std::to_string(shell);
+  char buf[128];
+  int fd = ::open((dir + "/syscall").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  if (std::strncmp(buf, "0 0x0 ", 6) != 0) return false;  // read(0, ...)
+  n = ::readlink((dir + "/fd/0").c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  return std::string_view(buf, static_cast<std::size_t>(n)) ==
+         "pipe:[" + std::to_string(pipe_inode) + "]";
+}
+
 std::string output_limit_reason(std::uint64_t limit) {
   return "Output too large: more than " + std::to_string(limit) +
          " bytes (max: " + std::to_string(limit) + ")";
@@ -63,11 +91,12 @@ std::string output_limit_reason(std::uint64_t limit) {
 }  // namespace
 
 struct shell_session::running_command {
-  explicit running_command(net::strand<net::io_context::executor_type> ex) : timer(ex) {}
+  explicit running_command(net::strand<net::io_context::executor_type> ex) : timer(ex), watch(ex) {}
   job j;
   std::shared_ptr<output_budget> budget;
   std::shared_ptr<output_capture> out, err;
   net::steady_timer timer;
+  net::steady_timer watch;  // see watch_report
   bool answered = false;
   bool stopping = false;
 };
@@ -183,6 +212,8 @@ status shell_session::spawn_shell() {
                       {{"sessionId", opts_.id}, {"originalError", pid.error().message}});
   }
   shell_pid_ = *pid;
+  struct stat st;
+  stdin_inode_ = ::fstat(in->write, &st) == 0 ? st.st_ino : 0;
   stdin_ = std::make_unique<net::writable_pipe>(strand_, in->write);
   control_ = std::make_unique<net::readable_pipe>(strand_, ctl->read);
   control_buf_.resize(4096);
@@ -319,6 +350,44 @@ void shell_session::start_command(job j) {
   cmd->j = std::move(j);
   current_ = std::move(cmd);
   write_line(std::move(input.line));
+  watch_report(current_.get(), k_report_watch_first);
+}
+
+void shell_session::watch_report(running_command* cmd, std::chrono::milliseconds after) {
+  std::weak_ptr<shell_session> weak = weak_from_this();
+  cmd->watch.expires_after(after);
+  cmd->watch.async_wait([weak, cmd, after](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->current_.get() != cmd) return;
+    if (!shell_reads_commands(self->shell_pid_, self->stdin_inode_))
+      return self->watch_report(cmd, std::min(after * 2, k_report_watch_max));
+    // A report written just before the check may still be on its way to
+    // on_control: look again once it would have arrived.
+    cmd->watch.expires_after(k_report_watch_confirm);
+    cmd->watch.async_wait([weak, cmd, after](boost::system::error_code ec2) {
+      auto self = weak.lock();
+      if (ec2 || !self || self->current_.get() != cmd) return;
+      if (shell_reads_commands(self->shell_pid_, self->stdin_inode_)) return self->on_report_lost();
+      self->watch_report(cmd, std::min(after * 2, k_report_watch_max));
+    });
+  });
+}
+
+// The command ended without its report: it made the shell unable to give
+// one (a readonly variable the runner assigns, say). Such a shell cannot run
+// the next command either, so it is replaced, as after `exit`.
+void shell_session::on_report_lost() {
+  if (!current_ || current_->answered) return;
+  current_->answered = true;
+  std::string reason =
+      "The command finished, but the shell could not report its exit status (the command "
+      "changed something the session's shell relies on, such as making one of its __sbx_ "
+      "variables readonly). The session's shell is restarted for the next command.";
+  if (auto tail = stderr_tail(current_->err->finish()); !tail.empty())
+    reason += " The command's stderr: " + tail;
+  current_->j.command_done(command_error(current_->j.req.command, reason));
+  log::warn("session shell stopped reporting; replacing it", {{"sessionId", opts_.id}});
+  process::signal_tree(shell_pid_, SIGKILL);
 }
 
 void shell_session::start_snapshot(job j) {
@@ -390,6 +459,7 @@ void shell_session::on_control(std::size_t n) {
 void shell_session::complete_command(int exit_code) {
   auto cmd = std::move(current_);
   cmd->timer.cancel();
+  cmd->watch.cancel();
   // The shell reports only after the command's output was written, so what
   // is in the pipes now is all of it.
   command_result result;
@@ -471,6 +541,7 @@ void shell_session::on_shell_exit(int shown) {
   if (current_) {
     auto cmd = std::move(current_);
     cmd->timer.cancel();
+    cmd->watch.cancel();
     if (!cmd->answered) {
       cmd->answered = true;
       std::string reason = "Shell terminated unexpectedly (exit code: " + std::to_string(shown) +

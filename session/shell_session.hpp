@@ -79,6 +79,10 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
   void fail_command(api_error error);
   void on_timeout();
   void on_output_limit();
+  // Checks, with growing intervals while a command runs, that the shell has
+  // not gone back to reading commands without reporting this one.
+  void watch_report(running_command* cmd, std::chrono::milliseconds after);
+  void on_report_lost();
   void stop_command_tree(bool kill_shell_after_grace);
   void drop_shell();
   api_error command_error(const std::string& command, const std::string& reason) const;
@@ -103,6 +107,7 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
   // keeps an ignored failure from ending it (shell_script.hpp).
   bool errexit_ = false;
   std::unique_ptr<boost::asio::writable_pipe> stdin_;
+  std::uint64_t stdin_inode_ = 0;  // the command pipe, as /proc/<shell>/fd/0 names it
   std::unique_ptr<boost::asio::readable_pipe> control_;
   std::vector<char> control_buf_;
   std::string control_data_;

@@ -266,6 +266,63 @@ TEST_CASE("a command that lowers the descriptor limit keeps its output and the s
   CHECK(r->err.empty());
 }
 
+TEST_CASE("a function named builtin or a disabled builtin cannot hang the session") {
+  engine e(test_config());
+  auto r = e.run("hijack", "kept=yes; builtin() { echo hijacked; }; echo defined");
+  REQUIRE(r.ok());
+  // The function ran for the runner's steps until the repair removed it.
+  CHECK(r->out.rfind("defined\nhijacked\n", 0) == 0);
+  CHECK(r->err.find("a function of that name is removed") != std::string::npos);
+  r = e.run("hijack", "echo $kept; type -t builtin");
+  REQUIRE(r.ok());
+  CHECK(r->out == "yes\nbuiltin\n");
+  CHECK(r->err.empty());
+
+  r = e.run("hijack", "enable -n printf; enable -n eval; echo disabled");
+  REQUIRE(r.ok());
+  CHECK(r->out == "disabled\n");
+  CHECK(r->err.find("enabled again") != std::string::npos);
+  r = e.run("hijack", "printf '%s\\n' $kept; shopt -o posix");
+  REQUIRE(r.ok());
+  CHECK(r->out == "yes\nposix          \toff\n");
+
+  r = e.run("hijack", "enable -n unset; echo unset-disabled");
+  REQUIRE(r.ok());
+  CHECK(r->out == "unset-disabled\n");
+  r = e.run("hijack", "unset kept; echo \"[${kept-gone}]\"");
+  REQUIRE(r.ok());
+  CHECK(r->out == "[gone]\n");
+
+  // Already in POSIX mode, the repair leaves the mode on.
+  r = e.run("hijack", "set -o posix; builtin() { :; }; echo posix");
+  REQUIRE(r.ok());
+  r = e.run("hijack", "shopt -o posix; type -t builtin");
+  REQUIRE(r.ok());
+  CHECK(r->out == "posix          \ton\nbuiltin\n");
+}
+
+TEST_CASE("a command that leaves the shell unable to report fails instead of hanging") {
+  engine e(test_config());
+  auto r = e.run("ro", "readonly __sbx_c; echo marked");
+  REQUIRE(r.ok());
+  CHECK(r->out == "marked\n");
+  // The next command line cannot even be read in: the shell takes no
+  // command and reports nothing, and is replaced.
+  r = e.run("ro", "echo never");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == codes::command_execution_error);
+  CHECK(r.error().message.find("could not report its exit status") != std::string::npos);
+  CHECK(r.error().message.find("readonly variable") != std::string::npos);
+  r = e.run("ro", "echo fresh; ( __sbx_c=x ) && echo writable");
+  REQUIRE(r.ok());
+  CHECK(r->out == "fresh\nwritable\n");
+
+  // A long command is not mistaken for a lost report.
+  r = e.run("ro", "sleep 1.3; echo slept");
+  REQUIRE(r.ok());
+  CHECK(r->out == "slept\n");
+}
+
 TEST_CASE("50 MB of output arrives whole") {
   engine e(test_config());
   auto r = e.run("big", "head -c 52428800 /dev/zero | tr '\\0' 'z'");
