@@ -80,15 +80,17 @@ void code_run::on_output(output_stream s, std::string text) {
   channel_->send_frame(output_frame(s == output_stream::err, text));
 }
 
-void code_run::on_event(const nlohmann::json& ev) {
+void code_run::on_event(nlohmann::json ev) {
   if (finished_) return;
   const auto& type = ev["type"].get_ref<const std::string&>();
   if (type == "result") {
-    static const nlohmann::json empty = nlohmann::json::object();
     auto data = ev.find("data");
     auto metadata = ev.find("metadata");
     if (data == ev.end()) return;
-    if (auto r = result_event(*data, metadata == ev.end() ? empty : *metadata)) channel_->send(*r);
+    // Moved, not copied: a result can be a large rendered output.
+    if (auto r = result_event(std::move(*data), metadata == ev.end() ? nlohmann::json::object()
+                                                                     : std::move(*metadata)))
+      channel_->send(*r);
     return;
   }
   if (type == "error") {

@@ -41,7 +41,7 @@ class code_run : public executor_listener, public std::enable_shared_from_this<c
   void abort(std::string evalue);
 
   void on_output(output_stream s, std::string text) override;
-  void on_event(const nlohmann::json& event) override;
+  void on_event(nlohmann::json event) override;
   void on_exit(process::exit_status st) override;
   bool accepts_output() override;
   void when_accepts_output(std::function<void()> resume) override;

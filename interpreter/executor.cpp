@@ -309,7 +309,7 @@ void executor::read_events() {
     drained_ = false;
     while (auto line = event_lines_.next()) {
       if (state_ == state::dead) return;
-      if (auto ev = parse_event_line(*line)) handle_event(*ev);
+      if (auto ev = parse_event_line(*line)) handle_event(std::move(*ev));
     }
   }
   if (event_lines_.dropped() > 0)
@@ -318,7 +318,7 @@ void executor::read_events() {
         {{"language", language_name(lang_)}, {"pid", pid_}, {"dropped", event_lines_.dropped()}});
 }
 
-void executor::handle_event(const nlohmann::json& ev) {
+void executor::handle_event(nlohmann::json ev) {
   const auto& type = ev["type"].get_ref<const std::string&>();
   if (type == "ready") {
     if (state_ != state::starting) return;
@@ -347,7 +347,7 @@ void executor::handle_event(const nlohmann::json& ev) {
     drain_output();
     drained_ = true;
   }
-  if (auto listener = listener_) listener->on_event(ev);
+  if (auto listener = listener_) listener->on_event(std::move(ev));
 }
 
 // --- commands (fd 3) ---

@@ -41,7 +41,7 @@ class executor_listener {
   virtual void on_output(output_stream s, std::string text) = 0;
   // A result / error / done event of the current run. Every byte printed
   // before the executor wrote the event has been passed to on_output first.
-  virtual void on_event(const nlohmann::json& event) = 0;
+  virtual void on_event(nlohmann::json event) = 0;
   virtual void on_exit(process::exit_status st) = 0;
   // Backpressure: while false, stdout/stderr are not read (the executor
   // blocks on its full pipe); `resume` is called once output is welcome again.
@@ -107,7 +107,7 @@ class executor : public std::enable_shared_from_this<executor> {
   void flush_held();
   void arm_events();
   void read_events();
-  void handle_event(const nlohmann::json& ev);
+  void handle_event(nlohmann::json ev);
   void send(std::string line);
   void write_next();
   void on_process_exit(process::exit_status st);

@@ -12,6 +12,10 @@ namespace {
 
 using nlohmann::json;
 
+// The line buffer's capacity kept between reads; a larger one (grown by a
+// big event) is released once consumed.
+constexpr std::size_t k_kept_capacity = 256 * 1024;
+
 std::string line_of(const json& j) {
   std::string s = http::dump_json(j);
   s += '\n';
@@ -73,7 +77,7 @@ std::string output_frame(bool is_stderr, std::string_view text) {
   return frame;
 }
 
-std::optional<json> result_event(const json& data, const json& metadata) {
+std::optional<json> result_event(json data, json metadata) {
   if (!data.is_object()) return std::nullopt;
   json event = {{"type", "result"}};
   bool any = false;
@@ -82,13 +86,13 @@ std::optional<json> result_event(const json& data, const json& metadata) {
     if (it == data.end() || it->is_null()) continue;
     // json carries a JSON value; every other format is text.
     if (key == "json" || it->is_string())
-      event[std::string(key)] = *it;
+      event[std::string(key)] = std::move(*it);
     else
       event[std::string(key)] = it->dump();
     any = true;
   }
   if (!any) return std::nullopt;
-  event["metadata"] = metadata.is_object() ? metadata : json::object();
+  event["metadata"] = metadata.is_object() ? std::move(metadata) : json::object();
   return event;
 }
 
@@ -132,28 +136,39 @@ void line_splitter::append(std::string_view bytes) {
     bytes.remove_prefix(nl + 1);
     discarding_ = false;
   }
+  if (start_ > 0) {  // what was returned goes; the unfinished rest moves up
+    buffer_.erase(0, start_);
+    scan_from_ -= start_;
+    tail_start_ -= start_;
+    start_ = 0;
+  }
+  if (auto nl = bytes.rfind('\n'); nl != std::string_view::npos)
+    tail_start_ = buffer_.size() + nl + 1;
   buffer_.append(bytes);
   // The unfinished last line alone may not exceed the limit.
-  auto last_nl = buffer_.rfind('\n');
-  std::size_t tail_start = last_nl == std::string::npos ? 0 : last_nl + 1;
-  if (buffer_.size() - tail_start > max_line_) {
-    buffer_.erase(tail_start);
+  if (buffer_.size() - tail_start_ > max_line_) {
+    buffer_.erase(tail_start_);
     scan_from_ = std::min(scan_from_, buffer_.size());
     discarding_ = true;
     ++dropped_;
   }
 }
 
-std::optional<std::string> line_splitter::next() {
+std::optional<std::string_view> line_splitter::next() {
   for (;;) {
     auto nl = buffer_.find('\n', scan_from_);
     if (nl == std::string::npos) {
+      if (start_ == buffer_.size()) {
+        // All consumed: keep a small buffer for the next read, not a big one.
+        if (buffer_.capacity() > k_kept_capacity) std::string().swap(buffer_);
+        buffer_.clear();
+        start_ = tail_start_ = 0;
+      }
       scan_from_ = buffer_.size();
       return std::nullopt;
     }
-    std::string line = buffer_.substr(0, nl);
-    buffer_.erase(0, nl + 1);
-    scan_from_ = 0;
+    std::string_view line(buffer_.data() + start_, nl - start_);
+    start_ = scan_from_ = nl + 1;
     if (line.size() <= max_line_) return line;
     ++dropped_;
   }

@@ -32,8 +32,7 @@ std::string output_frame(bool is_stderr, std::string_view text);
 // One executor output (a MIME bundle) as ONE result event carrying every
 // format key the SDK's ResultImpl reads: text, html, png, jpeg, svg, latex,
 // markdown, javascript, json. Nothing when the bundle has none of them.
-std::optional<nlohmann::json> result_event(const nlohmann::json& data,
-                                           const nlohmann::json& metadata);
+std::optional<nlohmann::json> result_event(nlohmann::json data, nlohmann::json metadata);
 nlohmann::json error_event(std::string ename, std::string evalue,
                            std::vector<std::string> traceback = {});
 // The executor's error event, re-shaped (missing fields get defaults).
@@ -47,19 +46,23 @@ std::size_t complete_utf8_prefix(std::string_view bytes);
 
 // Splits a byte stream into lines. A line longer than max_line bytes is
 // dropped (counted in dropped()), so one runaway event cannot grow the buffer
-// without bound.
+// without bound. Each byte is scanned once, and a buffer grown by a large
+// line is released once it is consumed.
 class line_splitter {
  public:
   explicit line_splitter(std::size_t max_line) : max_line_(max_line) {}
   void append(std::string_view bytes);
-  // The next complete line without its '\n'.
-  std::optional<std::string> next();
+  // The next complete line without its '\n', valid until the next append.
+  std::optional<std::string_view> next();
   std::size_t dropped() const { return dropped_; }
+  std::size_t capacity() const { return buffer_.capacity(); }
 
  private:
   std::size_t max_line_;
   std::string buffer_;
-  std::size_t scan_from_ = 0;
+  std::size_t start_ = 0;       // first byte not yet returned
+  std::size_t scan_from_ = 0;   // no '\n' in [start_, scan_from_)
+  std::size_t tail_start_ = 0;  // where the unfinished last line begins
   bool discarding_ = false;
   std::size_t dropped_ = 0;
 };

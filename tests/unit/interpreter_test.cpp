@@ -156,6 +156,48 @@ TEST_CASE("event lines are split across reads and bounded", "[interpreter]") {
   CHECK(lines.dropped() == 1);
 }
 
+TEST_CASE("a large event line arrives whole in pieces and its buffer is released",
+          "[interpreter]") {
+  sbx::interp::line_splitter lines(16 * 1024 * 1024);
+  const std::string big(4 * 1024 * 1024, 'x');
+  lines.append("{\"first\":1}\n");
+  for (std::size_t off = 0; off < big.size(); off += 65536) {
+    lines.append(std::string_view(big).substr(off, 65536));
+    if (off == 0) CHECK(lines.next() == "{\"first\":1}");
+    CHECK_FALSE(lines.next());
+  }
+  lines.append("\n{\"after\":2}\n{\"part");
+  auto line = lines.next();
+  REQUIRE(line);
+  CHECK(*line == big);
+  CHECK(lines.next() == "{\"after\":2}");
+  CHECK_FALSE(lines.next());
+  lines.append("ial\":3}\n");
+  CHECK(lines.next() == "{\"partial\":3}");
+  CHECK_FALSE(lines.next());
+  CHECK(lines.capacity() <= 256 * 1024);
+  CHECK(lines.dropped() == 0);
+}
+
+TEST_CASE("line splitting matches a plain split for any cut of the stream", "[interpreter]") {
+  std::string stream;
+  for (int i = 0; i < 200; ++i)
+    stream += std::string(static_cast<std::size_t>(i % 23), 'a' + i % 26) + "\n";
+  std::vector<std::string> expected;
+  for (std::size_t pos = 0, nl; (nl = stream.find('\n', pos)) != std::string::npos; pos = nl + 1)
+    if (nl - pos <= 20) expected.push_back(stream.substr(pos, nl - pos));
+  for (std::size_t piece : {1u, 2u, 3u, 7u, 64u, 1000u}) {
+    sbx::interp::line_splitter lines(20);
+    std::vector<std::string> got;
+    for (std::size_t off = 0; off < stream.size(); off += piece) {
+      lines.append(std::string_view(stream).substr(off, piece));
+      while (auto l = lines.next()) got.emplace_back(*l);
+    }
+    CHECK(got == expected);
+    CHECK(lines.dropped() == 200 - expected.size());
+  }
+}
+
 // ---------------------------------------------------------------------------
 
 namespace {
