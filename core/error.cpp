@@ -42,6 +42,7 @@ constexpr std::array k_status_table{
     status_row{codes::git_network_error, 502},
     status_row{codes::interpreter_not_ready, 503},
     status_row{codes::payload_too_large, 413},
+    status_row{codes::request_header_too_large, 431},
     status_row{codes::not_implemented, 501},
 };
 

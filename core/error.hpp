@@ -64,6 +64,7 @@ inline constexpr std::string_view unknown_error = "UNKNOWN_ERROR";
 inline constexpr std::string_view internal_error = "INTERNAL_ERROR";
 // Transport-level codes beyond the registry (sandboxd only).
 inline constexpr std::string_view payload_too_large = "PAYLOAD_TOO_LARGE";
+inline constexpr std::string_view request_header_too_large = "REQUEST_HEADER_TOO_LARGE";
 inline constexpr std::string_view not_implemented = "NOT_IMPLEMENTED";
 }  // namespace codes
 

@@ -167,8 +167,14 @@ void connection::on_header(beast::error_code ec) {
   idle_ = false;
   if (ec) {
     if (ec == bhttp::error::header_limit)
-      return fail_request(make_error("REQUEST_HEADER_TOO_LARGE", "Request header too large",
+      return fail_request(make_error(codes::request_header_too_large, "Request header too large",
                                      {{"limit", app_.cfg().max_header_bytes}}));
+    // Bytes that are not an HTTP request get an answer saying so (a client
+    // that went away mid-request gets none: no one would read it).
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
+      return fail_request(
+          make_error(codes::validation_failed, "Malformed HTTP request: " + ec.message(), {}));
     if (!is_benign(ec) && ec != bhttp::error::partial_message)
       log::debug("connection read failed", {{"error", ec.message()}});
     return close();

@@ -282,6 +282,23 @@ describe('connection handling', () => {
     }
   });
 
+  test('bytes that are not an HTTP request get a 400 saying so, an oversized header a 431', async () => {
+    const cases = [
+      ['GARBAGE\r\n\r\n', 400, 'VALIDATION_FAILED', /^Malformed HTTP request: /],
+      ['POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}', 400, 'VALIDATION_FAILED', /^Malformed HTTP request: /],
+      [`GET /api/ping HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`, 431, 'REQUEST_HEADER_TOO_LARGE', /^Request header too large$/],
+    ];
+    for (const [sent, status, code, message] of cases) {
+      const reply = await exchange(daemon.port, sent, () => false);
+      const what = JSON.stringify(sent.slice(0, 40));
+      assert.match(reply, new RegExp(`^HTTP/1\\.1 ${status} `), what);
+      const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4));
+      assert.equal(body.code, code, what);
+      assert.equal(body.httpStatus, status, what);
+      assert.match(body.message, message, what);
+    }
+  });
+
   test('a HEAD response has no body, so the next response on the connection is intact', async () => {
     const reply = await exchange(daemon.port, 'HEAD /api/ping HTTP/1.1\r\nHost: x\r\n\r\nGET /api/ping HTTP/1.1\r\nHost: x\r\n\r\n', (text) => /"message":"pong"/.test(text));
     const second = reply.indexOf('HTTP/1.1 ', 1);
