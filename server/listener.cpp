@@ -10,7 +10,12 @@ namespace sbx::http {
 
 namespace net = boost::asio;
 
-listener::listener(app& a) : app_(a), acceptor_(net::make_strand(a.io())) {}
+namespace {
+constexpr auto k_accept_retry_delay = std::chrono::milliseconds(50);
+}
+
+listener::listener(app& a)
+    : app_(a), acceptor_(net::make_strand(a.io())), accept_retry_(acceptor_.get_executor()) {}
 
 result<int> listener::open(const std::string& address, int port) {
   boost::system::error_code ec;
@@ -33,6 +38,7 @@ void listener::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     boost::system::error_code ec;
     self->acceptor_.close(ec);
+    self->accept_retry_.cancel();
   });
 }
 
@@ -43,12 +49,19 @@ void listener::do_accept() {
       app_.connection_io(),
       [self = shared_from_this()](boost::system::error_code ec, net::ip::tcp::socket socket) {
         if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
-        if (ec) {
-          log::warn("accept failed", {{"error", ec.message()}});
-        } else {
+        if (!ec) {
+          self->accept_failing_ = false;
           start_connection(self->app_, std::move(socket));
+          return self->do_accept();
         }
-        self->do_accept();
+        // Logged once per run of failures; pending clients wait in the backlog.
+        if (!self->accept_failing_)
+          log::warn("accept failed; retrying every 50 ms", {{"error", ec.message()}});
+        self->accept_failing_ = true;
+        self->accept_retry_.expires_after(k_accept_retry_delay);
+        self->accept_retry_.async_wait([self](boost::system::error_code wait_ec) {
+          if (!wait_ec && self->acceptor_.is_open()) self->do_accept();
+        });
       });
 }
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "core/result.hpp"
 
@@ -26,6 +27,10 @@ class listener : public std::enable_shared_from_this<listener> {
 
   app& app_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  // After a failed accept (out of descriptors, most often) the next one
+  // waits a little: retried at once it would fail again, in a busy loop.
+  boost::asio::steady_timer accept_retry_;
+  bool accept_failing_ = false;
 };
 
 }  // namespace sbx::http

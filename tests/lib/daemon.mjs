@@ -55,7 +55,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
  * @param {number} [opts.timeoutMs] how long to wait for the "listening" line
  * @returns {Promise<{port:number, baseUrl:string, pid:number, logs:()=>string[], exited:Promise<{code:number|null, signal:string|null}>, stop:(o?:{graceMs?:number})=>Promise<{code:number|null, signal:string|null, forced:boolean}>}>}
  */
-export async function startDaemon({ env = {}, args = [], timeoutMs = 10_000 } = {}) {
+export async function startDaemon({ env = {}, args = [], timeoutMs = 10_000, maxOpenFiles } = {}) {
   const childEnv = { ...process.env };
   for (const name of SCRUBBED_ENV) delete childEnv[name];
   // The SDK side of the tests may turn its own logging down through these
@@ -64,7 +64,11 @@ export async function startDaemon({ env = {}, args = [], timeoutMs = 10_000 } = 
   Object.assign(childEnv, { SANDBOX_LOG_LEVEL: 'info', SANDBOX_LOG_FORMAT: 'json' }, env);
 
   const bin = daemonBin();
-  const child = spawn(bin, ['--bind', '127.0.0.1', '--port', '0', ...args], {
+  const argv = [bin, '--bind', '127.0.0.1', '--port', '0', ...args];
+  // prlimit sets the descriptor limit (soft and hard) and execs the daemon,
+  // so the child's pid is still the daemon's.
+  if (maxOpenFiles !== undefined) argv.unshift('prlimit', `--nofile=${maxOpenFiles}:${maxOpenFiles}`, '--');
+  const child = spawn(argv[0], argv.slice(1), {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
