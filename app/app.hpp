@@ -75,6 +75,11 @@ class app {
   // context the connection runs on.
   void add_connection(http::connection* c, const boost::asio::execution_context& ctx);
   void remove_connection(http::connection* c, const boost::asio::execution_context& ctx);
+  // Whether the listener may take another connection. Live connections stay
+  // below a limit derived from the descriptor limit, so a flood of clients
+  // leaves descriptors for sessions, processes and files; at the limit the
+  // listener pauses until a connection closes.
+  bool accepts_connections();
 
  private:
   void begin_shutdown(int sig);
@@ -99,6 +104,7 @@ class app {
   std::atomic<bool> finished_{false};
   std::mutex connections_mutex_;
   std::unordered_set<http::connection*> connections_;
+  std::size_t max_connections_;
 
   // Contexts of the I/O threads after the first, kept running until shutdown.
   std::vector<std::unique_ptr<boost::asio::io_context>> more_io_;

@@ -42,7 +42,26 @@ void listener::stop() {
   });
 }
 
+void listener::resume() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    if (!self->paused_ || !self->acceptor_.is_open()) return;
+    self->paused_ = false;
+    self->do_accept();
+  });
+}
+
 void listener::do_accept() {
+  if (!app_.accepts_connections()) {
+    // New clients wait in the backlog until a connection closes. Logged at
+    // most once a minute: under a flood the limit is reached again and again.
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_limit_log_ >= std::chrono::minutes(1)) {
+      last_limit_log_ = now;
+      log::warn("connection limit reached; accepting again when a connection closes");
+    }
+    paused_ = true;
+    return;
+  }
   acceptor_.async_accept(
       // Each I/O context runs on one thread, so its plain executor already
       // serialises a connection's handlers; a strand would only add cost.

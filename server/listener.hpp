@@ -21,6 +21,8 @@ class listener : public std::enable_shared_from_this<listener> {
   result<int> open(const std::string& address, int port);
   void start();
   void stop();
+  // Accepting again after a pause at the connection limit (any thread).
+  void resume();
 
  private:
   void do_accept();
@@ -31,6 +33,8 @@ class listener : public std::enable_shared_from_this<listener> {
   // waits a little: retried at once it would fail again, in a busy loop.
   boost::asio::steady_timer accept_retry_;
   bool accept_failing_ = false;
+  bool paused_ = false;  // at the connection limit; resume() ends it
+  std::chrono::steady_clock::time_point last_limit_log_{};
 };
 
 }  // namespace sbx::http
