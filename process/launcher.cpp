@@ -60,7 +60,10 @@ struct kernel_sigaction {
   unsigned long mask = 0;
 };
 
-constexpr int k_first_source_fd = 64;
+// The parent's copies of a child's descriptors go at or above this, above
+// every target (the highest in use is a session shell's 21); kept low so a
+// small descriptor limit still leaves room for them.
+constexpr int k_first_source_fd = 32;
 constexpr std::size_t k_stack_bytes = 32 * 1024;
 constexpr int k_max_fds = 16;
 
@@ -86,7 +89,7 @@ struct launcher::frame {
   const char* program = nullptr;
   const char* cwd = nullptr;          // null: stay
   const char* search_path = nullptr;  // null: exec `program` with `argv`
-  int moves[k_max_fds][2] = {};       // {source (>= 64), target}
+  int moves[k_max_fds][2] = {};       // {source (>= k_first_source_fd), target}
   int move_count = 0;
   int closes[k_first_source_fd] = {};  // unlisted fds below the highest target
   int close_count = 0;
