@@ -301,8 +301,11 @@ describe('connection handling', () => {
   });
 
   test('more clients than descriptors: the daemon pauses at its connection limit instead of spinning, then serves again', async () => {
-    // 64 descriptors: at most 32 connections, the rest stay for the daemon.
-    const small = await startDaemon({ maxOpenFiles: 64 });
+    // 64 descriptors: at most 32 connections, the rest stay for the daemon
+    // (with no executors pre-started, which would take most of them).
+    const pools = {};
+    for (const lang of ['PYTHON', 'JAVASCRIPT', 'TYPESCRIPT']) pools[`${lang}_POOL_MIN_SIZE`] = '0';
+    const small = await startDaemon({ maxOpenFiles: 64, env: pools });
     const sockets = [];
     try {
       const cpuTicks = () => {
