@@ -63,8 +63,9 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
   //
   // Every step goes through `builtin`, so a function named builtin, or
   // `enable -n` of a builtin used here, would leave the command unreported
-  // and the session hung. The reporter notices (__sbx_c survives the unset,
-  // or the printf fails) and repairs the shell with __sbx_h: in POSIX mode
+  // and the session hung. The reporter notices (__sbx_c survives the unset
+  // without being readonly, which no repair could undo, or the printf
+  // fails) and repairs the shell with __sbx_h: in POSIX mode
   // `unset`, a special builtin, is found before any function, and leaving
   // that mode restores the options it changed. The repair is said on the
   // command's stderr.
@@ -82,8 +83,8 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
       "builtin printf 'C%d%s\\0%s\\0' \"$__sbx_p\" \"${__sbx_x//[!e]}\" \"$PWD\" >&" + ctl;
   const std::string reporter =
       "__sbx_r() { { __sbx_p=${1:-$?} __sbx_x=$-; builtin set +x; } 2>&" + null +
-      "; builtin unset __sbx_c __sbx_s; [[ -v __sbx_c ]] && __sbx_h; " + record +
-      " || { __sbx_h; " + record + "; }; builtin unset -f exec; }\n";
+      "; builtin unset __sbx_c __sbx_s; [[ -v __sbx_c && ${__sbx_c@a} != *r* ]] && __sbx_h; " +
+      record + " || { __sbx_h; " + record + "; }; builtin unset -f exec; }\n";
   // The text a command line evaluates at top level, as if typed: `return`
   // outside a function is the usual error, and bash's messages carry no file
   // name. __sbx_rc sets $? to the previous command's status. The newline
