@@ -69,16 +69,17 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
   // `unset`, a special builtin, is found before any function, and leaving
   // that mode restores the options it changed. The repair is said on the
   // command's stderr.
+  const std::string needed = "cd declare eval exec exit export local printf return set unset";
   const std::string repair =
       "__sbx_h() { if [[ :$SHELLOPTS: == *:posix:* ]]; then unset -f builtin; "
       "else POSIXLY_CORRECT=y; unset -f builtin; unset POSIXLY_CORRECT; fi; "
-      "builtin enable cd declare eval exec exit export local printf return set unset; "
-      "builtin unset __sbx_c __sbx_s; "
+      "builtin enable " +
+      needed +
+      "; builtin unset __sbx_c __sbx_s; "
       "builtin printf '%s\\n' 'sandboxd: restored what the session'\\''s shell needs to report "
-      "commands: bash'\\''s builtin command (a function of that name is removed) and the builtins "
-      "cd, declare, eval, exec, exit, export, local, printf, return, set and unset (enabled "
-      "again)' "
-      ">&2; }\n";
+      "commands: bash'\\''s builtin command (a function of that name is removed) and the "
+      "builtins " +
+      needed + " (enabled again)' >&2; }\n";
   const std::string record =
       "builtin printf 'C%d%s\\0%s\\0' \"$__sbx_p\" \"${__sbx_x//[!e]}\" \"$PWD\" >&" + ctl;
   const std::string reporter =

@@ -350,26 +350,22 @@ void shell_session::start_command(job j) {
   cmd->j = std::move(j);
   current_ = std::move(cmd);
   write_line(std::move(input.line));
-  watch_report(current_.get(), k_report_watch_first);
+  watch_report(current_.get(), k_report_watch_first, false);
 }
 
-void shell_session::watch_report(running_command* cmd, std::chrono::milliseconds after) {
+void shell_session::watch_report(running_command* cmd, std::chrono::milliseconds after,
+                                 bool confirming) {
   std::weak_ptr<shell_session> weak = weak_from_this();
-  cmd->watch.expires_after(after);
-  cmd->watch.async_wait([weak, cmd, after](boost::system::error_code ec) {
+  cmd->watch.expires_after(confirming ? k_report_watch_confirm : after);
+  cmd->watch.async_wait([weak, cmd, after, confirming](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self || self->current_.get() != cmd) return;
     if (!shell_reads_commands(self->shell_pid_, self->stdin_inode_))
-      return self->watch_report(cmd, std::min(after * 2, k_report_watch_max));
+      return self->watch_report(cmd, std::min(after * 2, k_report_watch_max), false);
+    if (confirming) return self->on_report_lost();
     // A report written just before the check may still be on its way to
     // on_control: look again once it would have arrived.
-    cmd->watch.expires_after(k_report_watch_confirm);
-    cmd->watch.async_wait([weak, cmd, after](boost::system::error_code ec2) {
-      auto self = weak.lock();
-      if (ec2 || !self || self->current_.get() != cmd) return;
-      if (shell_reads_commands(self->shell_pid_, self->stdin_inode_)) return self->on_report_lost();
-      self->watch_report(cmd, std::min(after * 2, k_report_watch_max));
-    });
+    self->watch_report(cmd, after, true);
   });
 }
 

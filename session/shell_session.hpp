@@ -80,8 +80,9 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
   void on_timeout();
   void on_output_limit();
   // Checks, with growing intervals while a command runs, that the shell has
-  // not gone back to reading commands without reporting this one.
-  void watch_report(running_command* cmd, std::chrono::milliseconds after);
+  // not gone back to reading commands without reporting this one; a
+  // positive check is confirmed (`confirming`) before the command fails.
+  void watch_report(running_command* cmd, std::chrono::milliseconds after, bool confirming);
   void on_report_lost();
   void stop_command_tree(bool kill_shell_after_grace);
   void drop_shell();
