@@ -422,6 +422,8 @@ from traitlets.config import Config  # noqa: E402
 # --------------------------------------------------------------------------
 
 from IPython.core import formatters as _formatters  # noqa: E402
+from IPython.core import prefilter as _prefilter  # noqa: E402
+from IPython.core import splitinput as _splitinput  # noqa: E402
 from IPython.core.inputtransformer2 import TransformerManager  # noqa: E402
 from IPython.lib.pretty import _get_mro, _repr_pprint  # noqa: E402
 from IPython.utils.dir2 import get_real_method  # noqa: E402
@@ -595,10 +597,58 @@ _LINE_START = r"(?:\A|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])\s*"
 _SPECIAL_SYNTAX_RE = re.compile(r"\?|!(?!=)|=[\s\\]*%|" + _LINE_START + r"[,;/%]")
 _STOCK_TOKEN_TRANSFORMERS = list(TransformerManager().token_transformers)
 _TOP_LEVEL_AWAIT = getattr(ast, "PyCF_ALLOW_TOP_LEVEL_AWAIT", 0)
+_STOCK_CHECKERS = (
+    _prefilter.EmacsChecker,
+    _prefilter.MacroChecker,
+    _prefilter.IPyAutocallChecker,
+    _prefilter.AssignmentChecker,
+    _prefilter.AutoMagicChecker,
+    _prefilter.PythonOpsChecker,
+    _prefilter.AutocallChecker,
+)
+_NOT_PLAIN_NAMES = (_prefilter.Macro, _prefilter.IPyAutocall)
+
+
+def _prefilter_leaves(shell, line):
+    """True when IPython's prefilter would return this single line (with no
+    special syntax) unchanged: only a macro or autocall object named by its
+    first word, an automagic name, the Emacs tag or autocall can change it,
+    and those cases are left to the prefilter itself."""
+    manager = shell.prefilter_manager
+    if type(manager) is not _prefilter.PrefilterManager or manager.transformers or shell.autocall:
+        return False
+    checkers = manager.checkers
+    if tuple(type(c) for c in checkers) != _STOCK_CHECKERS:
+        return False
+    if checkers[0].enabled and line.endswith("# PYTHON-MODE"):
+        return False
+    if type(manager.get_handler_by_name("normal")) is not _prefilter.PrefilterHandler:
+        return False
+    match = _splitinput.line_split.match(line)
+    if match is None or match.group(2):
+        return False
+    ifun, rest = match.group(3).strip(), match.group(4).lstrip()
+    if isinstance(shell.user_ns.get(ifun), _NOT_PLAIN_NAMES):
+        return False
+    if rest[:1] in ("=", ","):
+        return True  # an assignment: the normal handler
+    return not (shell.automagic and shell.find_magic(ifun))
 
 
 class SandboxDisplayHook(DisplayHook):
     """Last-expression value: keep the bundle, never print `Out[n]:`."""
+
+    # Set twice per run and observed by nothing: a plain attribute, not a
+    # trait (see SandboxHistory).
+    exec_result = None
+
+    def cull_cache(self):
+        # IPython warns on the user's stderr whenever its output cache (Out,
+        # _N) is full and it drops the oldest entries; in a long-lived
+        # context that is routine, not something the cell did.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            super().cull_cache()
 
     def start_displayhook(self):
         pass
@@ -699,6 +749,10 @@ class SandboxShell(InteractiveShell):
             self._async_hint = (cell, code is not None and bool(code.co_flags & inspect.CO_COROUTINE))
             return cell
         if len(cell.splitlines()) == 1:
+            line = cell.rstrip("\n")
+            if _prefilter_leaves(self, line):
+                self._last_input_line = line  # as prefilter_line records it
+                return line + "\n"
             with self.builtin_trap:
                 cell = self.prefilter_manager.prefilter_lines(cell) + "\n"
         return cell

@@ -459,6 +459,38 @@ describe('python executor', { timeout: 10 * SLOW }, () => {
     await py.run('%precision');
   });
 
+  test("single-line cells keep IPython's prefilter: automagic, shadowing, macros, autocall", async () => {
+    const cwd = await py.run('import os\nos.getcwd()');
+    const magic = await py.run('pwd');
+    assert.equal(text(magic.results[0]), text(cwd.results[0]));
+    await py.run('pwd = "shadowed"');
+    assert.equal(text((await py.run('pwd')).results[0]), "'shadowed'");
+    await py.run('del pwd');
+    const spaced = await py.run('  pwd');
+    assert.equal(text(spaced.results[0]), text(cwd.results[0]));
+    await py.run('from IPython.core.macro import Macro\nmacro_cell = Macro("print(\'macro ran\')")');
+    const macro = await py.run('macro_cell');
+    await py.stdoutSince(macro, 'macro ran\n');
+    await py.run(
+      'from IPython.core.autocall import IPyAutocall\n' +
+        'class CallMe(IPyAutocall):\n    def __call__(self):\n        return "autocalled"\n' +
+        'call_me = CallMe()',
+    );
+    assert.equal(text((await py.run('call_me')).results[0]), "'autocalled'");
+    assert.equal(text((await py.run('1+1')).results[0]), '2');
+  });
+
+  test('a long-lived context drops old cached outputs without a warning', async () => {
+    const before = py.stderrText.length;
+    let last;
+    for (let i = 0; i < 1010; i++) last = await py.run(`${i} * 2`);
+    assert.equal(text(last.results[0]), '2018');
+    const stderr = py.stderrText.slice(before);
+    assert.doesNotMatch(stderr, /Output cache limit/);
+    const kept = await py.run('len(Out) <= 1000 and _ == 2018');
+    assert.equal(text(kept.results[0]), 'True');
+  });
+
   test('formatters registered for builtin types still apply', async () => {
     const r = await py.run(
       'html = get_ipython().display_formatter.formatters["text/html"]\n' +
