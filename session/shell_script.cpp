@@ -44,6 +44,110 @@ bool errexit_runner(std::string_view command, bool errexit) {
          command.find("errexit") != std::string_view::npos;
 }
 
+int digit_value(char c, int base) {
+  int v = c >= '0' && c <= '9'   ? c - '0'
+          : c >= 'a' && c <= 'f' ? c - 'a' + 10
+          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                 : 99;
+  return v < base ? v : -1;
+}
+
+// Reads digits of `base` (at most `max`) from text[i]; -1 when there are none.
+long read_number(std::string_view text, std::size_t& i, int base, int max) {
+  long v = -1;
+  for (int n = 0; n < max && i < text.size(); ++n) {
+    int d = digit_value(text[i], base);
+    if (d < 0) break;
+    v = (v < 0 ? 0 : v) * base + d;
+    ++i;
+  }
+  return v;
+}
+
+void append_utf8(std::string& out, unsigned long cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp <= 0x10FFFF) {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// The body of a $'...' word from text[i] (just after the opening quote) to
+// its closing quote, unescaped into `out`; returns the index after the quote.
+// bash's export -p writes values with control characters this way.
+std::size_t read_ansi_c_quoted(std::string_view text, std::size_t i, std::string& out) {
+  while (i < text.size() && text[i] != '\'') {
+    if (text[i] != '\\' || i + 1 >= text.size()) {
+      out += text[i++];
+      continue;
+    }
+    char c = text[i + 1];
+    i += 2;
+    switch (c) {
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'e':
+      case 'E':
+        out += '\x1b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case 'c':
+        if (i < text.size()) out += static_cast<char>(text[i++] & 0x1F);
+        break;
+      case 'x':
+      case 'u':
+      case 'U': {
+        long v = read_number(text, i, 16, c == 'x' ? 2 : c == 'u' ? 4 : 8);
+        if (v < 0) {
+          out += '\\';
+          out += c;
+        } else if (c == 'x') {
+          out += static_cast<char>(v);
+        } else {
+          append_utf8(out, static_cast<unsigned long>(v));
+        }
+        break;
+      }
+      default:
+        if (c >= '0' && c <= '7') {
+          --i;
+          out += static_cast<char>(read_number(text, i, 8, 3));
+        } else {
+          out += c;  // \\ \' \" \? and anything else: the character itself
+        }
+    }
+  }
+  return i + 1;  // past the closing quote
+}
+
 }  // namespace
 
 std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
@@ -185,7 +289,9 @@ std::map<std::string, std::string> parse_export_p(std::string_view text) {
     }
     ++i;  // '='
     std::string value;
-    if (i < text.size() && text[i] == '"') {
+    if (text.compare(i, 2, "$'") == 0) {
+      i = read_ansi_c_quoted(text, i + 2, value);
+    } else if (i < text.size() && text[i] == '"') {
       ++i;
       while (i < text.size() && text[i] != '"') {
         if (text[i] == '\\' && i + 1 < text.size() &&

@@ -362,7 +362,7 @@ TEST_CASE("parallel sessions run concurrently") {
 
 TEST_CASE("context reports cwd and exported environment") {
   engine e(test_config());
-  REQUIRE(e.run("c", "cd /usr; export CTX_VAR='a b'").ok());
+  REQUIRE(e.run("c", "cd /usr; export CTX_VAR='a b' CTX_LINES=$'one\\ntwo\\tthree'").ok());
   std::promise<result<session_context>> p;
   e.sessions.context("c", [&p](result<session_context> r) { p.set_value(std::move(r)); });
   auto f = p.get_future();
@@ -371,6 +371,7 @@ TEST_CASE("context reports cwd and exported environment") {
   REQUIRE(ctx.ok());
   CHECK(ctx->cwd == "/usr");
   CHECK(std::find(ctx->env.begin(), ctx->env.end(), "CTX_VAR=a b") != ctx->env.end());
+  CHECK(std::find(ctx->env.begin(), ctx->env.end(), "CTX_LINES=one\ntwo\tthree") != ctx->env.end());
   CHECK(std::find(ctx->env.begin(), ctx->env.end(), "LANG=C.UTF-8") != ctx->env.end());
 }
 

@@ -37,6 +37,26 @@ TEST_CASE("parse_export_p reads values with escapes and newlines") {
   CHECK(env.at("EMPTY") == "");
 }
 
+TEST_CASE("parse_export_p reads the $'...' values bash writes for control characters") {
+  // As bash 5.2's export -p prints them.
+  std::string text =
+      "declare -x A=$'l1\\nl2'\n"
+      "declare -x B=$'a\\tb'\n"
+      "declare -x C=$'\\001\\177\\377\\E'\n"
+      "declare -x D=\"it's \\\"q\\\"\"\n"
+      "declare -x E=$'\xc3\xa9\\r'\n"
+      "declare -x F=$'\\'\\\\ \\x41\\u00e9\\cA\\q'\n"
+      "declare -x G=\"after\"\n";
+  auto env = parse_export_p(text);
+  CHECK(env.at("A") == "l1\nl2");
+  CHECK(env.at("B") == "a\tb");
+  CHECK(env.at("C") == "\x01\x7f\xff\x1b");
+  CHECK(env.at("D") == "it's \"q\"");
+  CHECK(env.at("E") == "\xc3\xa9\r");
+  CHECK(env.at("F") == "'\\ A\xc3\xa9\x01q");
+  CHECK(env.at("G") == "after");
+}
+
 TEST_CASE("parse_exported_functions gives the environment entries bash exports") {
   std::string text =
       "greet () \n{ \n    echo \"hi $1\"\n}\ndeclare -fx greet\n"
