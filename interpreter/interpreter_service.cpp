@@ -267,6 +267,10 @@ void interpreter_service::pump(const context_ptr& ctx) {
 void interpreter_service::begin_run(const context_ptr& ctx,
                                     const std::shared_ptr<interp::code_run>& run,
                                     const executor_ptr& e) {
+  if (run->abandoned()) {  // the client left while an executor was found for it
+    ctx->active = nullptr;
+    return pump(ctx);
+  }
   auto id = ctx->id + ":" + std::to_string(++ctx->runs_started);
   run->start(e, id, [this, ctx, e](interp::code_run::outcome o) {
     // Not inline: the run is finishing inside the executor's event handling.

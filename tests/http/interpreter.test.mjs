@@ -233,6 +233,34 @@ describe('execute', () => {
     assert.equal(after.find((e) => e.type === 'result').text, '7');
   });
 
+  test('a run whose client leaves while its interpreter starts never runs', async () => {
+    // No typescript executor is pre-started: the run waits for one to spawn.
+    const ctx = await createContext();
+    const controller = new AbortController();
+    const res = await fetch(new URL('/api/execute/code', daemon.baseUrl), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+      body: JSON.stringify({ context_id: ctx.contextId, language: 'typescript', code: 'while (true) {}' }),
+      signal: controller.signal,
+    });
+    assert.equal(res.status, 200);
+    controller.abort();
+    const events = await sse(
+      daemon.baseUrl,
+      '/api/execute/code',
+      { context_id: ctx.contextId, code: '6 * 7' },
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(events.find((e) => e.type === 'result')?.text, '42');
+    const ts = await sse(daemon.baseUrl, '/api/execute/code', {
+      context_id: ctx.contextId,
+      language: 'typescript',
+      code: 'const n: number = 5; n',
+    }, { timeoutMs: 30_000 });
+    assert.equal(ts.find((e) => e.type === 'result')?.text, '5');
+    await json(daemon.baseUrl, 'DELETE', `/api/contexts/${ctx.contextId}`);
+  });
+
   test('state never crosses contexts', async () => {
     const other = await createContext();
     await run(py.contextId, 'secret = 1');
