@@ -4,6 +4,8 @@
 #include <array>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 #include "core/byte_scan.hpp"
 
 namespace sbx {
@@ -225,6 +227,65 @@ std::size_t json_body_size(std::string_view bytes) {
 void escape_json_body_in_place(char* out, const char* in, std::size_t n) {
   in_place_sink sink{out};
   escape_body<true>(std::string_view(in, n), sink);
+}
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The code unit of a \uXXXX escape at text[i], or -1.
+long escaped_unit(std::string_view text, std::size_t i) {
+  if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
+  long v = 0;
+  for (std::size_t k = i + 2; k < i + 6; ++k) {
+    int d = hex_value(text[k]);
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// `text` with every lone surrogate escape replaced by \ufffd.
+std::string without_lone_surrogates(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    if (text[i] != '\\' || i + 1 >= text.size()) {
+      out += text[i++];
+      continue;
+    }
+    long unit = escaped_unit(text, i);
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      long next = escaped_unit(text, i + 6);
+      if (next >= 0xDC00 && next <= 0xDFFF) {  // a pair: one code point
+        out.append(text.substr(i, 12));
+        i += 12;
+      } else {
+        out += "\\ufffd";
+        i += 6;
+      }
+    } else if (unit >= 0xDC00 && unit <= 0xDFFF) {
+      out += "\\ufffd";
+      i += 6;
+    } else {
+      out.append(text.substr(i, 2));  // the escape's first two characters
+      i += 2;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json parse_json_lenient(std::string_view text) {
+  auto value = nlohmann::json::parse(text, nullptr, false);
+  if (!value.is_discarded() || text.find("\\u") == std::string_view::npos) return value;
+  return nlohmann::json::parse(without_lone_surrogates(text), nullptr, false);
 }
 
 }  // namespace sbx

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace sbx {
 
 // Appends `bytes` as a quoted JSON string.
@@ -20,5 +22,11 @@ void append_json_string_utf8(std::string& out, std::string_view text);
 // is read before anything is written over it.
 std::size_t json_body_size(std::string_view bytes);
 void escape_json_body_in_place(char* out, const char* in, std::size_t n);
+
+// Parses JSON text; a \u escape of a lone UTF-16 surrogate (which
+// JavaScript's JSON.stringify writes for a string holding one, and which
+// nlohmann rejects) reads as U+FFFD, as a JavaScript runtime's UTF-8 encoder
+// would make it. A discarded value when the text is not JSON.
+nlohmann::json parse_json_lenient(std::string_view text);
 
 }  // namespace sbx

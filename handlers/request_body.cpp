@@ -1,6 +1,7 @@
 #include "handlers/request_body.hpp"
 
 #include "core/clock.hpp"
+#include "core/json_text.hpp"
 
 namespace sbx::handlers {
 
@@ -15,7 +16,7 @@ result<nlohmann::json> parse_body(const http::request& req) {
   auto parse_error = body_parse_error;
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos)
     return parse_error("request body is empty (expected a JSON object)");
-  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  auto body = parse_json_lenient(req.body);
   if (body.is_discarded()) return parse_error("request body is not valid JSON");
   if (!body.is_object()) return parse_error("request body must be a JSON object");
   return body;

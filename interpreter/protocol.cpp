@@ -59,7 +59,7 @@ std::string shutdown_command() {
 std::optional<json> parse_event_line(std::string_view line) {
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
   if (line.empty()) return std::nullopt;
-  json j = json::parse(line, nullptr, false);
+  json j = parse_json_lenient(line);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   auto type = j.find("type");
   if (type == j.end() || !type->is_string()) return std::nullopt;

@@ -259,8 +259,9 @@ def _encode(obj):
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        # Lone surrogates (e.g. from "\ud800") cannot be UTF-8: replace them.
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode("utf-8")
+        # Lone surrogates (e.g. from "\ud800") cannot be UTF-8: each becomes
+        # one U+FFFD.
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
 
 
 def emit(*objs):

@@ -291,6 +291,22 @@ describe('execute', () => {
     assert.match(thrown.at(-1).evalue, /boom/);
   });
 
+  test('lone UTF-16 surrogates in code, results and errors read as U+FFFD', async () => {
+    const js = await createContext({ language: 'javascript' });
+    const sliced = await run(js.contextId, "'\u{1F600}'.slice(0, 1) + 'tail'");
+    assert.equal(sliced.find((e) => e.type === 'result')?.text, '\ufffdtail');
+    const thrown = await run(js.contextId, "throw new RangeError('bad ' + '\u{1F600}'.slice(0, 1))");
+    assert.equal(thrown.at(-1).type, 'error');
+    assert.equal(thrown.at(-1).ename, 'RangeError');
+    assert.equal(thrown.at(-1).evalue, 'bad \ufffd');
+    // JSON.stringify writes the lone surrogate in the body as an escape.
+    const literal = await run(js.contextId, "'a\ud800b'.length");
+    assert.equal(literal.find((e) => e.type === 'result')?.text, '3');
+    const py = await createContext();
+    const raised = await run(py.contextId, "raise ValueError('x\ud800y')");
+    assert.equal(raised.at(-1).evalue, 'x\ufffdy');
+  });
+
   test('typescript is transpiled and run', async () => {
     const ts = await createContext({ language: 'ts' });
     assert.equal(ts.language, 'typescript');

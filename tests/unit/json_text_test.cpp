@@ -94,3 +94,21 @@ TEST_CASE("JSON escaping agrees with the reference on varied inputs", "[json]") 
     }
   }
 }
+
+TEST_CASE("parse_json_lenient reads a lone surrogate escape as U+FFFD") {
+  using sbx::parse_json_lenient;
+  // JSON.stringify("a\ud800b") and friends.
+  CHECK(parse_json_lenient(R"({"s":"a\ud800b"})")["s"] ==
+        "a\xEF\xBF\xBD"
+        "b");
+  CHECK(parse_json_lenient(R"({"s":"\udc00"})")["s"] == "\xEF\xBF\xBD");
+  CHECK(parse_json_lenient(R"({"s":"\ud83d"})")["s"] == "\xEF\xBF\xBD");
+  CHECK(parse_json_lenient(R"({"s":"x\ud83d\ud83d\ude00"})")["s"] ==
+        "x\xEF\xBF\xBD\xF0\x9F\x98\x80");
+  // A pair stays one character; an escaped backslash is not an escape.
+  CHECK(parse_json_lenient(R"({"s":"\ud83d\ude00"})")["s"] == "\xF0\x9F\x98\x80");
+  CHECK(parse_json_lenient(R"({"s":"\\ud800","t":"\ud800"})")["s"] == "\\ud800");
+  // Still not JSON.
+  CHECK(parse_json_lenient(R"({"s":"\ud800)").is_discarded());
+  CHECK(parse_json_lenient("{\"s\":\"\xff\"}").is_discarded());
+}
