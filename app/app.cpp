@@ -27,25 +27,10 @@
 #include "session/session_manager.hpp"
 
 namespace sbx {
-namespace {
-
-// Connections may use the descriptors left after a reserve of a quarter of
-// the limit (at least 32, at most 1024) for everything else.
-std::size_t connection_limit() {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-    return std::numeric_limits<std::size_t>::max();
-  const auto soft = static_cast<std::size_t>(rl.rlim_cur);
-  const std::size_t reserve = std::clamp<std::size_t>(soft / 4, 32, 1024);
-  return soft > reserve + 16 ? soft - reserve : 16;
-}
-
-}  // namespace
-
 app::app(config cfg)
     : cfg_(std::move(cfg)),
-      blocking_(static_cast<std::size_t>(cfg_.blocking_threads)),
-      max_connections_(connection_limit()) {
+      sockets_(http::socket_budget::limit_from_rlimit()),
+      blocking_(static_cast<std::size_t>(cfg_.blocking_threads)) {
   for (int i = 1; i < cfg_.io_threads; ++i) {
     more_io_.push_back(std::make_unique<boost::asio::io_context>(1));
     more_io_guards_.push_back(boost::asio::make_work_guard(*more_io_.back()));
@@ -107,19 +92,9 @@ void app::add_connection(http::connection* c, const boost::asio::execution_conte
 }
 
 void app::remove_connection(http::connection* c, const boost::asio::execution_context& ctx) {
-  bool freed_last_place;
-  {
-    std::lock_guard lock(connections_mutex_);
-    connections_.erase(c);
-    --live_per_io_[io_index(ctx)];
-    freed_last_place = connections_.size() + 1 == max_connections_;
-  }
-  if (freed_last_place && listener_) listener_->resume();
-}
-
-bool app::accepts_connections() {
   std::lock_guard lock(connections_mutex_);
-  return connections_.size() < max_connections_;
+  connections_.erase(c);
+  --live_per_io_[io_index(ctx)];
 }
 
 int app::run() {
@@ -131,6 +106,9 @@ int app::run() {
     log::warn("could not create workspace", {{"path", cfg_.workspace}, {"error", ec.message()}});
 
   listener_ = std::make_shared<http::listener>(*this);
+  sockets_.on_room([listener = std::weak_ptr<http::listener>(listener_)] {
+    if (auto l = listener.lock()) l->resume();
+  });
   auto port = listener_->open(cfg_.bind, cfg_.port);
   if (!port) {
     log::error("cannot listen",

@@ -15,6 +15,7 @@
 #include "core/config.hpp"
 #include "core/runtime.hpp"
 #include "server/http_types.hpp"
+#include "server/socket_budget.hpp"
 
 namespace sbx {
 
@@ -75,17 +76,17 @@ class app {
   // context the connection runs on.
   void add_connection(http::connection* c, const boost::asio::execution_context& ctx);
   void remove_connection(http::connection* c, const boost::asio::execution_context& ctx);
-  // Whether the listener may take another connection. Live connections stay
-  // below a limit derived from the descriptor limit, so a flood of clients
-  // leaves descriptors for sessions, processes and files; at the limit the
-  // listener pauses until a connection closes.
-  bool accepts_connections();
+  // Client and proxy-target sockets against their share of the descriptor
+  // limit; at the limit the listener pauses until one closes.
+  http::socket_budget& sockets() { return sockets_; }
 
  private:
   void begin_shutdown(int sig);
   void finish_shutdown();
 
   config cfg_;
+  // Before the I/O contexts: leases held by their pending handlers end first.
+  http::socket_budget sockets_;
   boost::asio::io_context io_;
   boost::asio::thread_pool blocking_;
   std::unique_ptr<process::reaper> reaper_;
@@ -104,7 +105,6 @@ class app {
   std::atomic<bool> finished_{false};
   std::mutex connections_mutex_;
   std::unordered_set<http::connection*> connections_;
-  std::size_t max_connections_;
 
   // Contexts of the I/O threads after the first, kept running until shutdown.
   std::vector<std::unique_ptr<boost::asio::io_context>> more_io_;

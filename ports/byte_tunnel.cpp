@@ -16,8 +16,12 @@ constexpr std::size_t k_read_bytes = 64 * 1024;
 class byte_tunnel : public std::enable_shared_from_this<byte_tunnel> {
  public:
   byte_tunnel(beast::tcp_stream client, beast::flat_buffer client_pending, beast::tcp_stream target,
-              beast::flat_buffer target_pending)
-      : client_(std::move(client)), target_(std::move(target)) {
+              beast::flat_buffer target_pending, http::socket_budget::lease client_socket,
+              http::socket_budget::lease target_socket)
+      : client_(std::move(client)),
+        target_(std::move(target)),
+        client_socket_(std::move(client_socket)),
+        target_socket_(std::move(target_socket)) {
     // Index 0 carries client bytes to the target, index 1 the other way.
     ways_[0] = {&client_, &target_, std::move(client_pending)};
     ways_[1] = {&target_, &client_, std::move(target_pending)};
@@ -77,6 +81,8 @@ class byte_tunnel : public std::enable_shared_from_this<byte_tunnel> {
 
   beast::tcp_stream client_;
   beast::tcp_stream target_;
+  http::socket_budget::lease client_socket_;
+  http::socket_budget::lease target_socket_;
   std::array<way, 2> ways_;
   bool closed_ = false;
 };
@@ -84,9 +90,12 @@ class byte_tunnel : public std::enable_shared_from_this<byte_tunnel> {
 }  // namespace
 
 void start_byte_tunnel(beast::tcp_stream client, beast::flat_buffer client_pending,
-                       beast::tcp_stream target, beast::flat_buffer target_pending) {
+                       beast::tcp_stream target, beast::flat_buffer target_pending,
+                       http::socket_budget::lease client_socket,
+                       http::socket_budget::lease target_socket) {
   std::make_shared<byte_tunnel>(std::move(client), std::move(client_pending), std::move(target),
-                                std::move(target_pending))
+                                std::move(target_pending), std::move(client_socket),
+                                std::move(target_socket))
       ->start();
 }
 

@@ -115,6 +115,7 @@ void proxy_exchange::forward(int port, std::string target) {
       if (!ec) {
         reused_ = true;
         ipv6_ = idle->ipv6;
+        upstream_socket_ = std::move(idle->socket);
         return send_request_head();
       }
       ::close(idle->fd);
@@ -124,6 +125,11 @@ void proxy_exchange::forward(int port, std::string target) {
 }
 
 void proxy_exchange::connect(bool ipv6) {
+  if (!upstream_socket_) upstream_socket_ = app_.sockets().take_upstream();
+  if (!upstream_socket_)
+    return fail_upstream(
+        "too many proxied connections are open (the share of the daemon's descriptor limit "
+        "they may use is taken); retry when some have closed");
   auto address = ipv6 ? net::ip::address(net::ip::address_v6::loopback())
                       : net::ip::address(net::ip::address_v4::loopback());
   upstream_.expires_after(k_connect_timeout);
@@ -350,7 +356,8 @@ void proxy_exchange::start_tunnel() {
   after_watch([self = shared_from_this()] {
     if (!self->conn_) return;
     start_byte_tunnel(std::move(self->conn_->stream), std::move(self->conn_->buffer),
-                      std::move(self->upstream_), std::move(self->upstream_buffer_));
+                      std::move(self->upstream_), std::move(self->upstream_buffer_),
+                      std::move(self->conn_->socket), std::move(self->upstream_socket_));
     self->conn_.reset();
   });
 }
@@ -469,13 +476,14 @@ void proxy_exchange::park_upstream() {
   beast::error_code ec;
   int fd = upstream_.socket().release(ec);
   if (ec) return;
-  app_.ports().upstreams().park(port_, upstream_pool::idle{fd, ipv6_});
+  app_.ports().upstreams().park(port_, upstream_pool::idle{fd, ipv6_, std::move(upstream_socket_)});
 }
 
 void proxy_exchange::close_upstream() {
   beast::error_code ec;
   upstream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
   upstream_.close();
+  upstream_socket_.release();
 }
 
 void proxy_exchange::close_client() {

@@ -85,6 +85,7 @@ class proxy_exchange : public std::enable_shared_from_this<proxy_exchange> {
   std::string upgrade_;  // the protocol the client asked to switch to
 
   boost::beast::tcp_stream upstream_;
+  http::socket_budget::lease upstream_socket_;  // upstream_'s place in the socket budget
   boost::beast::flat_buffer upstream_buffer_;
   std::string connect_error_;
   std::optional<request_body_parser> request_body_;

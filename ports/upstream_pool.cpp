@@ -31,7 +31,7 @@ std::optional<upstream_pool::idle> upstream_pool::take(int port) {
       std::lock_guard lock(mutex_);
       auto it = idle_.find(port);
       if (it == idle_.end() || it->second.empty()) return std::nullopt;
-      c = it->second.back();
+      c = std::move(it->second.back());
       it->second.pop_back();
       --total_;
     }
@@ -45,7 +45,7 @@ void upstream_pool::park(int port, idle connection) {
     std::lock_guard lock(mutex_);
     auto& list = idle_[port];
     if (list.size() < k_per_port && total_ < k_total) {
-      list.push_back(connection);
+      list.push_back(std::move(connection));
       ++total_;
       return;
     }
@@ -63,7 +63,7 @@ void upstream_pool::drop(int port) {
     total_ -= closing.size();
     idle_.erase(it);
   }
-  for (auto c : closing) ::close(c.fd);
+  for (auto& c : closing) ::close(c.fd);
 }
 
 void upstream_pool::clear() {
@@ -74,7 +74,7 @@ void upstream_pool::clear() {
     total_ = 0;
   }
   for (auto& [port, list] : closing)
-    for (auto c : list) ::close(c.fd);
+    for (auto& c : list) ::close(c.fd);
 }
 
 }  // namespace sbx::ports

@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/socket_budget.hpp"
+
 namespace sbx::ports {
 
 class upstream_pool {
@@ -17,6 +19,7 @@ class upstream_pool {
   struct idle {
     int fd;
     bool ipv6;
+    http::socket_budget::lease socket;  // its place in the socket budget
   };
 
   upstream_pool() = default;

@@ -102,7 +102,8 @@ connection::connection(app& a, beast::tcp_stream stream, beast::flat_buffer buff
       stream_(std::move(stream)),
       buffer_(std::move(buffer)),
       idle_timer_(stream_.get_executor()),
-      keepalive_(stream_.get_executor()) {
+      keepalive_(stream_.get_executor()),
+      socket_(a.sockets().take_client()) {
   app_.add_connection(this, io_);
 }
 
@@ -216,7 +217,7 @@ void connection::on_header(beast::error_code ec) {
     // The proxy reads the body itself, streaming it to the target.
     auto conn = std::make_unique<connection_handoff>(
         connection_handoff{std::move(stream_), std::move(buffer_), std::move(header_parser_),
-                           started_, req_.trace_id});
+                           started_, req_.trace_id, std::move(socket_)});
     closed_ = true;
     in_request_ = false;
     app_.request_finished();

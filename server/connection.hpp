@@ -19,6 +19,7 @@
 
 #include "server/http_types.hpp"
 #include "server/router.hpp"
+#include "server/socket_budget.hpp"
 
 namespace sbx {
 class app;
@@ -106,6 +107,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool stream_head_held_ = false;
   std::chrono::steady_clock::time_point last_write_;
   boost::asio::steady_timer keepalive_;
+  socket_budget::lease socket_;  // the client socket's place in the budget
 };
 
 void start_connection(app& a, boost::asio::ip::tcp::socket socket);

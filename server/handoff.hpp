@@ -11,6 +11,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "server/http_types.hpp"
+#include "server/socket_budget.hpp"
 
 namespace sbx {
 class app;
@@ -25,6 +26,7 @@ struct connection_handoff {
   std::unique_ptr<boost::beast::http::request_parser<boost::beast::http::empty_body>> parser;
   std::chrono::steady_clock::time_point started;
   std::string trace_id;
+  socket_budget::lease socket;  // the client socket's place in the budget
 };
 
 // Writes `res` (with CORS headers) and closes the connection.

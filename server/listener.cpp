@@ -51,7 +51,7 @@ void listener::resume() {
 }
 
 void listener::do_accept() {
-  if (!app_.accepts_connections()) {
+  if (!app_.sockets().has_room()) {
     // New clients wait in the backlog until a connection closes. Logged at
     // most once a minute: under a flood the limit is reached again and again.
     auto now = std::chrono::steady_clock::now();

@@ -3,7 +3,7 @@
 // against real target servers on loopback.
 
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import fs, { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -515,6 +515,69 @@ describe('errors', () => {
     const res = await raw(daemon.baseUrl, { path: '/proxy/abc/x' });
     assert.equal(res.status, 400);
     assert.equal(bodyJson(res).code, 'INVALID_PORT_NUMBER');
+  });
+
+  test('proxied connections stay within their share of the descriptor limit; the control routes keep working', async () => {
+    // 256 descriptors: a budget of 192 sockets, of which proxy targets may
+    // hold 48 (each proxied client holds a client socket as well).
+    const pools = {};
+    for (const lang of ['PYTHON', 'JAVASCRIPT', 'TYPESCRIPT']) pools[`${lang}_POOL_MIN_SIZE`] = '0';
+    const small = await startDaemon({ maxOpenFiles: 256, env: pools });
+    const held = new Set(); // target-side sockets, never answered
+    let accepted = 0;
+    const silent = net.createServer((s) => {
+      accepted++;
+      held.add(s);
+      s.on('error', () => {});
+    });
+    const clients = [];
+    try {
+      const port = await listen(silent);
+      assert.equal((await json(small.baseUrl, 'POST', '/api/expose-port', { port })).status, 200);
+      const replies = [];
+      for (let i = 0; i < 60; i++) {
+        const s = net.connect(small.port, '127.0.0.1');
+        s.on('error', () => {});
+        let text = '';
+        s.on('data', (d) => (text += d));
+        replies.push(() => text);
+        s.write(`GET /proxy/${port}/held-${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        clients.push(s);
+      }
+      await waitFor(() => held.size >= 48 && replies.filter((r) => r().startsWith('HTTP/1.1 502')).length >= 12, {
+        what: '48 proxied requests held and 12 refused',
+      });
+      assert.equal(held.size, 48);
+      const refused = replies.map((r) => r()).filter((t) => t.startsWith('HTTP/1.1 502'));
+      assert.equal(refused.length, 12);
+      assert.match(refused[0], /too many proxied connections/);
+      // The control routes are not starved.
+      const exec = await json(small.baseUrl, 'POST', '/api/execute', { command: 'echo still-here', sessionId: 'budget' });
+      assert.equal(exec.status, 200, JSON.stringify(exec.body));
+      assert.equal(exec.body.stdout, 'still-here');
+      assert.ok(!small.logs().some((l) => l.includes('accept failed')), small.logs().join('\n'));
+      assert.ok(fs.readdirSync(`/proc/${small.pid}/fd`).length < 200);
+      // Once the held requests end, their places are free again.
+      for (const s of clients) s.destroy();
+      for (const s of held) s.destroy();
+      const before = accepted;
+      await waitFor(
+        () => {
+          if (accepted > before) return true;
+          const probe = net.connect(small.port, '127.0.0.1');
+          probe.on('error', () => {});
+          probe.write(`GET /proxy/${port}/after HTTP/1.1\r\nHost: x\r\n\r\n`);
+          clients.push(probe);
+          return false;
+        },
+        { intervalMs: 100, what: 'a proxied request reaching the target again' },
+      );
+    } finally {
+      for (const s of clients) s.destroy();
+      for (const s of held) s.destroy();
+      silent.close();
+      await small.stop();
+    }
   });
 
   test('the daemon keeps serving after all of the above', async () => {

@@ -227,6 +227,8 @@ TEST_CASE("chunk size lines are hexadecimal", "[ports][proxy]") {
 }
 
 TEST_CASE("the upstream pool hands out only open, silent connections", "[ports]") {
+  // Room for three target connections (a quarter of 12); outlives the pool.
+  http::socket_budget budget(12);
   ports::upstream_pool pool;
   auto pair = [] {
     int fds[2];
@@ -239,17 +241,26 @@ TEST_CASE("the upstream pool hands out only open, silent connections", "[ports]"
   ::close(closed_peer);
   REQUIRE(::write(chatty_peer, "x", 1) == 1);
 
-  pool.park(8080, {silent, false});
-  pool.park(8080, {closed, false});
-  pool.park(8080, {chatty, false});
-  // Most recent first; the chatty and the closed one are dropped on the way.
+  pool.park(8080, {silent, false, budget.take_upstream()});
+  pool.park(8080, {closed, false, budget.take_upstream()});
+  pool.park(8080, {chatty, false, budget.take_upstream()});
+  CHECK_FALSE(budget.take_upstream());
+  // Most recent first; the chatty and the closed one are dropped on the way,
+  // and give their places in the budget back.
   auto taken = pool.take(8080);
   REQUIRE(taken);
   CHECK(taken->fd == silent);
+  CHECK(taken->socket);
   CHECK_FALSE(pool.take(8080));
   CHECK_FALSE(pool.take(9090));
+  {
+    auto a = budget.take_upstream(), b = budget.take_upstream();
+    CHECK(a);
+    CHECK(b);
+    CHECK_FALSE(budget.take_upstream());
+  }
 
-  pool.park(8080, {silent, false});
+  pool.park(8080, std::move(*taken));
   pool.drop(8080);
   CHECK_FALSE(pool.take(8080));  // drop closed it
   ::close(silent_peer);
