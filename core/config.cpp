@@ -32,6 +32,9 @@ struct bad_value : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A century: a deadline further away would overflow the clock's nanoseconds.
+constexpr std::uint64_t k_max_duration_ms = 100ULL * 366 * 24 * 3600 * 1000;
+
 std::uint64_t parse_uint(const std::string& name, const std::string& text, std::uint64_t max) {
   std::uint64_t value = 0;
   const char* first = text.data();
@@ -102,20 +105,20 @@ config_outcome parse_config(const std::vector<std::string>& args,
     env.choice("SANDBOX_LOG_LEVEL", c.log_level, {"debug", "info", "warn", "error"});
     env.choice("SANDBOX_LOG_FORMAT", c.log_format, {"json", "pretty"});
     if (auto v = env.get("SANDBOX_VERSION"); v && !v->empty()) c.sandbox_version = *v;
-    env.uint("COMMAND_TIMEOUT_MS", c.command_timeout_ms);
+    env.uint("COMMAND_TIMEOUT_MS", c.command_timeout_ms, k_max_duration_ms);
     env.uint("MAX_OUTPUT_SIZE_BYTES", c.max_output_bytes);
-    env.uint("INTERPRETER_SPAWN_TIMEOUT_MS", c.interpreter_spawn_timeout_ms);
-    env.uint("INTERPRETER_EXECUTION_TIMEOUT_MS", c.interpreter_exec_timeout_ms);
+    env.uint("INTERPRETER_SPAWN_TIMEOUT_MS", c.interpreter_spawn_timeout_ms, k_max_duration_ms);
+    env.uint("INTERPRETER_EXECUTION_TIMEOUT_MS", c.interpreter_exec_timeout_ms, k_max_duration_ms);
     read_pool(env, "PYTHON", c.python_pool);
     read_pool(env, "JAVASCRIPT", c.javascript_pool);
     read_pool(env, "TYPESCRIPT", c.typescript_pool);
     env.uint("SANDBOXD_MAX_BODY_BYTES", c.max_body_bytes);
-    env.uint("SANDBOXD_IDLE_TIMEOUT_MS", c.idle_timeout_ms);
-    env.uint("SANDBOXD_SHUTDOWN_GRACE_MS", c.shutdown_grace_ms);
-    env.uint("SANDBOXD_KILL_GRACE_MS", c.kill_grace_ms);
+    env.uint("SANDBOXD_IDLE_TIMEOUT_MS", c.idle_timeout_ms, k_max_duration_ms);
+    env.uint("SANDBOXD_SHUTDOWN_GRACE_MS", c.shutdown_grace_ms, k_max_duration_ms);
+    env.uint("SANDBOXD_KILL_GRACE_MS", c.kill_grace_ms, k_max_duration_ms);
     env.uint("SANDBOXD_PROCESS_LOG_BYTES", c.process_log_bytes);
     env.uint("SANDBOXD_FINISHED_LOG_BYTES", c.finished_log_bytes);
-    env.uint("SANDBOXD_GIT_TIMEOUT_MS", c.git_timeout_ms);
+    env.uint("SANDBOXD_GIT_TIMEOUT_MS", c.git_timeout_ms, k_max_duration_ms);
     env.integer("SANDBOXD_IO_THREADS", c.io_threads, 1, 64);
     env.integer("SANDBOXD_BLOCKING_THREADS", c.blocking_threads, 1, 256);
     if (auto v = env.get("SANDBOXD_WORKSPACE"); v && !v->empty()) c.workspace = *v;

@@ -15,7 +15,7 @@ result<parsed_command> read_command_request(const nlohmann::json& body, const ht
   auto sid = f.str("sessionId");
   if (auto cwd = f.str("cwd")) cmd.cwd = std::move(*cwd);
   if (auto env = f.string_map("env")) cmd.env = std::move(*env);
-  auto timeout = f.integer("timeoutMs");
+  auto timeout = f.milliseconds("timeoutMs");
   cmd.background = f.boolean("background").value_or(false);
   cmd.process_id = f.str("processId");
   if (!f.ok()) return f.error();
@@ -24,8 +24,7 @@ result<parsed_command> read_command_request(const nlohmann::json& body, const ht
     return make_error(codes::invalid_command, "Invalid command: empty command provided");
   if (cmd.command.find('\0') != std::string::npos)
     return make_error(codes::invalid_command, "Invalid command: contains NUL bytes");
-  if (timeout && *timeout < 0) return field_error("timeoutMs", "must not be negative");
-  if (timeout) cmd.timeout_ms = static_cast<std::uint64_t>(*timeout);
+  if (timeout) cmd.timeout_ms = *timeout;
   for (const auto& [name, value] : cmd.env)
     if (!session::valid_env_name(name))
       return field_error("env", "'" + name + "' is not a valid environment variable name");

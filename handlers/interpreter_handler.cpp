@@ -92,11 +92,10 @@ void execute_code(app& a, http::request req, http::responder done) {
   run.context_id = f.required_str("context_id");
   run.code = f.required_str("code");
   run.lang = read_language(f, bad_language);
-  auto timeout = f.integer("timeout_ms");
+  auto timeout = f.milliseconds("timeout_ms");
   if (!f.ok()) return done(f.error());
   if (bad_language) return done(unknown_language((*body)["language"].get<std::string>()));
-  if (timeout && *timeout < 0) return done(field_error("timeout_ms", "must not be negative"));
-  run.timeout_ms = timeout ? static_cast<std::uint64_t>(*timeout) : 0;
+  run.timeout_ms = timeout.value_or(0);
   a.interpreter().execute(std::move(run), [done](result<std::shared_ptr<http::sse_channel>> r) {
     if (!r) return done(r.error());
     done(http::response::sse(std::move(*r)));

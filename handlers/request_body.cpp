@@ -1,5 +1,9 @@
 #include "handlers/request_body.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
 #include "core/clock.hpp"
 #include "core/json_text.hpp"
 
@@ -63,13 +67,45 @@ std::optional<bool> fields::boolean(std::string_view name) {
 std::optional<std::int64_t> fields::integer(std::string_view name) {
   const auto* v = raw(name);
   if (!v) return std::nullopt;
+  if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+    fail(name, "is out of range");
+    return std::nullopt;
+  }
   if (v->is_number_integer()) return v->get<std::int64_t>();
   if (v->is_number_float()) {
     double d = v->get<double>();
-    if (d == static_cast<double>(static_cast<std::int64_t>(d))) return static_cast<std::int64_t>(d);
+    if (d != std::trunc(d)) {
+      fail(name, "must be an integer");
+      return std::nullopt;
+    }
+    // Only whole numbers inside int64's range convert without overflow.
+    if (std::fabs(d) < 9.2e18) return static_cast<std::int64_t>(d);
+    fail(name, "is out of range");
+    return std::nullopt;
   }
   fail(name, "must be an integer");
   return std::nullopt;
+}
+
+std::optional<std::uint64_t> fields::milliseconds(std::string_view name) {
+  const auto* v = raw(name);
+  if (!v) return std::nullopt;
+  if (!v->is_number() ||
+      (v->is_number_float() && v->get<double>() != std::trunc(v->get<double>()))) {
+    fail(name, "must be a whole number of milliseconds");
+    return std::nullopt;
+  }
+  if (v->get<double>() < 0) {
+    fail(name, "must not be negative");
+    return std::nullopt;
+  }
+  // Beyond a century a timer would overflow the clock: that long is forever.
+  constexpr std::uint64_t k_century_ms = 100ULL * 366 * 24 * 3600 * 1000;
+  if (v->is_number_float())
+    return v->get<double>() >= static_cast<double>(k_century_ms)
+               ? k_century_ms
+               : static_cast<std::uint64_t>(v->get<double>());
+  return std::min(v->get<std::uint64_t>(), k_century_ms);
 }
 
 std::optional<std::map<std::string, std::string>> fields::string_map(std::string_view name) {

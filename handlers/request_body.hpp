@@ -28,6 +28,9 @@ class fields {
   std::string required_str(std::string_view name);
   std::optional<bool> boolean(std::string_view name);
   std::optional<std::int64_t> integer(std::string_view name);
+  // A duration in milliseconds: a non-negative whole number; a century or
+  // more reads as a century (a deadline past that would overflow the clock).
+  std::optional<std::uint64_t> milliseconds(std::string_view name);
   std::optional<std::map<std::string, std::string>> string_map(std::string_view name);
   // The raw value, or nullptr when absent or null.
   const nlohmann::json* raw(std::string_view name) const;

@@ -40,7 +40,6 @@ std::string stderr_tail(std::string err) {
 // After TERM, how long a timed-out command gets before KILL, and then how
 // long the shell gets to report before it is replaced.
 constexpr auto k_term_grace = std::chrono::milliseconds(1000);
-constexpr auto k_kill_grace = std::chrono::milliseconds(500);
 
 std::vector<std::string> start_environment(const session_options& opts) {
   auto env = current_environment();
@@ -82,6 +81,11 @@ bool shell_reads_commands(pid_t shell, std::uint64_t pipe_inode) {
   return std::string_view(buf, static_cast<std::size_t>(n)) ==
          "pipe:[" + std::to_string(pipe_inode) + "]";
 }
+
+// Said of a command ended for its timeout or output cap.
+constexpr const char* k_stopped_note =
+    "The command was stopped, and with it the session's shell: the next command starts in a "
+    "fresh shell (working directory and variables as the session began)";
 
 std::string output_limit_reason(std::uint64_t limit) {
   return "Output too large: more than " + std::to_string(limit) +
@@ -495,39 +499,37 @@ void shell_session::on_timeout() {
       current_->j.req.timeout_ms ? current_->j.req.timeout_ms : rt_.cfg.command_timeout_ms;
   current_->answered = true;
   current_->j.command_done(
-      command_error(current_->j.req.command, "Command timeout after " + std::to_string(ms) + "ms"));
-  stop_command_tree(true);
+      command_error(current_->j.req.command,
+                    "Command timeout after " + std::to_string(ms) + "ms. " + k_stopped_note));
+  stop_command();
 }
 
 void shell_session::on_output_limit() {
   if (!current_ || current_->answered) return;
   current_->answered = true;
   current_->j.command_done(
-      command_error(current_->j.req.command, output_limit_reason(current_->budget->limit)));
-  stop_command_tree(true);
+      command_error(current_->j.req.command,
+                    output_limit_reason(current_->budget->limit) + ". " + k_stopped_note));
+  stop_command();
 }
 
-void shell_session::stop_command_tree(bool kill_shell_after_grace) {
+void shell_session::stop_command() {
   if (!current_ || current_->stopping) return;
   current_->stopping = true;
-  // The command's processes are the shell's descendants; the shell itself
-  // survives unless the command is a builtin loop that never yields.
+  // The shell would go on with the rest of the command's list once the
+  // running step is gone, so it ends too: frozen at once, so that it starts
+  // nothing more, while the command's processes get the grace to exit on
+  // TERM; then everything left is killed and the next command gets a fresh
+  // shell.
+  ::kill(shell_pid_, SIGSTOP);
   for (pid_t p : process::descendants(shell_pid_)) ::kill(p, SIGTERM);
   std::weak_ptr<shell_session> weak = weak_from_this();
   auto* cmd = current_.get();
   cmd->timer.expires_after(k_term_grace);
-  cmd->timer.async_wait([weak, cmd, kill_shell_after_grace](boost::system::error_code ec) {
+  cmd->timer.async_wait([weak, cmd](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self || self->current_.get() != cmd) return;
-    for (pid_t p : process::descendants(self->shell_pid_)) ::kill(p, SIGKILL);
-    if (!kill_shell_after_grace) return;
-    cmd->timer.expires_after(k_kill_grace);
-    cmd->timer.async_wait([weak, cmd](boost::system::error_code ec2) {
-      auto self = weak.lock();
-      if (ec2 || !self || self->current_.get() != cmd) return;
-      log::warn("session shell did not recover; replacing it", {{"sessionId", self->opts_.id}});
-      process::signal_tree(self->shell_pid_, SIGKILL);
-    });
+    process::signal_tree(self->shell_pid_, SIGKILL);
   });
 }
 

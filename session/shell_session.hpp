@@ -84,7 +84,9 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
   // positive check is confirmed (`confirming`) before the command fails.
   void watch_report(running_command* cmd, std::chrono::milliseconds after, bool confirming);
   void on_report_lost();
-  void stop_command_tree(bool kill_shell_after_grace);
+  // Ends the current command (after a timeout or its output cap), and the
+  // shell running it.
+  void stop_command();
   void drop_shell();
   api_error command_error(const std::string& command, const std::string& reason) const;
 

@@ -155,6 +155,24 @@ describe('foreground execution', () => {
     assert.equal((await run('echo after', sid)).stdout, 'after');
   });
 
+  test('timeoutMs: any non-negative whole number; past a century it means no limit', async () => {
+    for (const timeoutMs of [10_000_000_000_000, 9_223_372_036_854_775, 1e30]) {
+      const r = await exec({ command: 'echo in-time', sessionId: 'long-timeouts', timeoutMs });
+      assert.equal(r.status, 200, `${timeoutMs}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.stdout, 'in-time');
+    }
+    const huge = await fetch(new URL('/api/execute', daemon.baseUrl), {
+      method: 'POST',
+      body: '{"command":"echo in-time","sessionId":"long-timeouts","timeoutMs":18446744073709551615}',
+    });
+    assert.equal(huge.status, 200);
+    for (const [timeoutMs, message] of [[-1, /must not be negative/], [1.5, /whole number/], ['5', /whole number/]]) {
+      const r = await exec({ command: 'echo x', sessionId: 'long-timeouts', timeoutMs });
+      assert.equal(r.status, 400, String(timeoutMs));
+      assert.match(r.body.message, message);
+    }
+  });
+
   test('a builtin loop past its timeout is stopped and the session recovers', async () => {
     const sid = 'spin';
     const r = await exec({ command: 'while :; do :; done', sessionId: sid, timeoutMs: 200 });

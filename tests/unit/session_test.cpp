@@ -1,6 +1,9 @@
 // The session engine without HTTP: a real io_context, reaper and bash.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -110,14 +113,21 @@ TEST_CASE("exit N reports the shell's death and the next command gets a fresh sh
   CHECK(r->out == "fresh\n");
 }
 
-TEST_CASE("timeout stops the command and the session goes on") {
+TEST_CASE("timeout stops the whole command and the session goes on in a fresh shell") {
   engine e(test_config());
-  auto r = e.run("t", "sleep 20", 200);
+  auto marker = std::filesystem::temp_directory_path() /
+                ("sbx-timeout-later-step-" + std::to_string(::getpid()));
+  std::filesystem::remove(marker);
+  REQUIRE(e.run("t", "cd /usr; export SET_BEFORE=1").ok());
+  // The steps after the one running at the deadline never run.
+  auto r = e.run("t", "sleep 20; touch " + marker.string() + "; sleep 20", 200);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("Command timeout after 200ms") != std::string::npos);
-  r = e.run("t", "echo next");
+  CHECK(r.error().message.find("fresh shell") != std::string::npos);
+  r = e.run("t", "echo \"next ${SET_BEFORE:-unset}\"; pwd");
   REQUIRE(r.ok());
-  CHECK(r->out == "next\n");
+  CHECK(r->out == "next unset\n" + test_config().workspace + "\n");
+  CHECK_FALSE(std::filesystem::exists(marker));
 }
 
 TEST_CASE("background job does not delay completion or leak into the next command") {
