@@ -203,10 +203,10 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
   // __sbx_s (after a blank line, past a trailing backslash) and the rc call
   // is the ignored left side of `&&`.
   auto runner = [&](int pair, bool errexit) {
-    return std::string("{ [[ $__sbx_x != *x* ]] || builtin set -x; __sbx_rc \"$__sbx_p\"") +
-           (errexit ? " && :" : "") + "; builtin eval \"$__sbx_c\"" +
-           (errexit ? "$'\\n\\n__sbx_s=$?'" : "$'\\n'") + "; } <&" + null + "- " + ctl +
-           ">&-;__sbx_r" + (errexit ? " \"${__sbx_s-}\"" : "") + ";\\exec " + outputs(pair);
+    return std::string("{ [[ $__sbx_x != *x* ]] || builtin set -x; __sbx_rc \"$__sbx_p\" && :") +
+           "; builtin eval \"$__sbx_c\"" + (errexit ? "$'\\n\\n__sbx_s=$?'" : "$'\\n'") + "; } <&" +
+           null + "- " + ctl + ">&-;__sbx_r" + (errexit ? " \"${__sbx_s-}\"" : "") + ";\\exec " +
+           outputs(pair);
   };
   const std::string script = "$(<" + proc_fd(daemon_pid, script_fd) + ")";
   std::string out =

@@ -187,6 +187,7 @@ void shell_session::disarm(int pair) {
 status shell_session::spawn_shell() {
   pair_ = 0;
   errexit_ = false;
+  err_trap_ = false;
   for (int pair : {0, 1})
     if (auto s = arm(pair); !s) return s.error();
   auto in = make_pipe();
@@ -317,7 +318,11 @@ void shell_session::start_command(job j) {
   // A pair left empty by a failed arm belongs to a shell being replaced.
   auto& pipes = armed_[pair_];
   if (!pipes.out || !pipes.err) return fail("the session's output pipes are unavailable");
-  auto input = command_input_for(j.req.command, j.req.cwd, j.req.env, pair_ ^ 1, errexit_);
+  // An ERR trap fires for a failing eval as well as for the command that
+  // failed in it; the errexit runner's eval ends in an assignment instead.
+  if (j.req.command.find("ERR") != std::string::npos) err_trap_ = true;
+  auto input =
+      command_input_for(j.req.command, j.req.cwd, j.req.env, pair_ ^ 1, errexit_ || err_trap_);
   if (!input.script.empty()) {
     if (::ftruncate(script_fd_, 0) != 0)
       return fail(std::string("ftruncate: ") + std::strerror(errno));

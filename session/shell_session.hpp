@@ -109,6 +109,9 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
   // The shell last reported errexit on: its commands take the runner that
   // keeps an ignored failure from ending it (shell_script.hpp).
   bool errexit_ = false;
+  // A command of this shell mentioned ERR (as `trap ... ERR` does): its
+  // commands take the errexit runner too.
+  bool err_trap_ = false;
   std::unique_ptr<boost::asio::writable_pipe> stdin_;
   std::uint64_t stdin_inode_ = 0;  // the command pipe, as /proc/<shell>/fd/0 names it
   std::unique_ptr<boost::asio::readable_pipe> control_;

@@ -130,6 +130,22 @@ TEST_CASE("timeout stops the whole command and the session goes on in a fresh sh
   CHECK_FALSE(std::filesystem::exists(marker));
 }
 
+TEST_CASE("an ERR trap fires once per failure, as in a script") {
+  engine e(test_config());
+  REQUIRE(e.run("errtrap", "trap 'echo ERR-TRAP' ERR").ok());
+  auto r = e.run("errtrap", "false; echo after");
+  REQUIRE(r.ok());
+  CHECK(r->out == "ERR-TRAP\nafter\n");
+  r = e.run("errtrap", "false");
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 1);
+  CHECK(r->out == "ERR-TRAP\n");
+  // The previous status is restored without the trap firing again.
+  r = e.run("errtrap", "echo ok");
+  REQUIRE(r.ok());
+  CHECK(r->out == "ok\n");
+}
+
 TEST_CASE("background job does not delay completion or leak into the next command") {
   engine e(test_config());
   auto t0 = std::chrono::steady_clock::now();
