@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -18,6 +19,7 @@
 #include "files/fs_error.hpp"
 #include "files/mime.hpp"
 #include "files/path_rules.hpp"
+#include "files/read_stream.hpp"
 #include "files/tree_copy.hpp"
 
 namespace sbx {
@@ -154,33 +156,85 @@ result<file_content> file_service::read(const std::string& session, const std::s
   return out;
 }
 
+namespace {
+
+struct file_scan {
+  std::uint64_t bytes = 0;
+  bool utf8 = true;
+};
+
+// Reads the file from the start, up to `size` bytes or, for a pseudo file
+// whose size is unknown, to its end: how much there is and whether all of
+// it is UTF-8 (checked only when `check_utf8`). -errno on a read failure.
+result<file_scan> scan_file(int fd, std::optional<std::uint64_t> size, bool check_utf8,
+                            const std::string& path) {
+  file_scan out;
+  out.utf8 = check_utf8;
+  std::string block(files::k_stream_chunk_bytes, '\0');
+  std::size_t carried = 0;  // bytes of a character cut at the last block's end
+  for (;;) {
+    std::size_t want = block.size() - carried;
+    if (size) want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *size - out.bytes));
+    if (want == 0) break;
+    ssize_t n = files::read_at(fd, block.data() + carried, want, static_cast<off_t>(out.bytes));
+    if (n < 0) return fs_error(static_cast<int>(-n), ops::read, path);
+    if (n == 0) break;
+    out.bytes += static_cast<std::uint64_t>(n);
+    if (!out.utf8) {
+      if (!size) continue;  // only the size is still wanted
+      break;
+    }
+    std::string_view have(block.data(), carried + static_cast<std::size_t>(n));
+    std::size_t cut = files::utf8_cut(have);
+    out.utf8 = files::utf8_valid(have.substr(0, cut));
+    carried = have.size() - cut;
+    std::memmove(block.data(), have.data() + cut, carried);
+  }
+  if (out.utf8 && carried > 0) out.utf8 = false;  // the file ends inside a character
+  if (size) out.bytes = *size;
+  return out;
+}
+
+}  // namespace
+
 result<file_source> file_service::open_source(const std::string& session, const std::string& path) {
   struct stat st;
   auto fd = open_regular(resolve(session, path), path, ops::read, st);
   if (!fd) return fd.error();
 
+  // Pseudo files (/proc, /sys) report size 0 but have content.
+  const bool pseudo = st.st_size == 0;
   std::string head(
-      std::min<std::size_t>(static_cast<std::size_t>(st.st_size), files::k_sniff_bytes), '\0');
+      pseudo ? files::k_sniff_bytes
+             : std::min<std::size_t>(static_cast<std::size_t>(st.st_size), files::k_sniff_bytes),
+      '\0');
   ssize_t n = files::read_at(fd->get(), head.data(), head.size(), 0);
   if (n < 0) return fs_error(static_cast<int>(-n), ops::read, path);
   head.resize(static_cast<std::size_t>(n));
 
   file_source src;
-  src.size = static_cast<std::uint64_t>(st.st_size);
-  src.mime_type = files::detect_mime(head, st.st_size == 0);
-  if (files::may_be_long_json(src.mime_type, head, static_cast<std::uint64_t>(st.st_size))) {
+  src.size = pseudo ? head.size() : static_cast<std::uint64_t>(st.st_size);
+  src.mime_type = files::detect_mime(head, head.empty());
+  if (files::may_be_long_json(src.mime_type, head, src.size)) {
     std::string more(
-        std::min<std::size_t>(static_cast<std::size_t>(st.st_size), files::k_json_sniff_bytes),
-        '\0');
+        std::min<std::size_t>(static_cast<std::size_t>(src.size), files::k_json_sniff_bytes), '\0');
     if (ssize_t got = files::read_at(fd->get(), more.data(), more.size(), 0); got > 0) {
       more.resize(static_cast<std::size_t>(got));
       src.mime_type = files::detect_mime_long(more);
     }
   }
-  // Whether the rest is UTF-8 is unknown until it is read; the head decides
-  // (a character cut at its end does not count against it).
+  // Text goes out as text only if all of it is UTF-8: past the head, the
+  // rest is read once to check (and a pseudo file to find its size).
+  bool text = files::is_text_mime(src.mime_type);
   bool utf8 = files::utf8_valid(std::string_view(head).substr(0, files::utf8_cut(head)));
-  src.is_binary = !files::is_text_mime(src.mime_type) || !utf8;
+  if (pseudo || (text && utf8 && src.size > head.size())) {
+    auto scan =
+        scan_file(fd->get(), pseudo ? std::nullopt : std::optional(src.size), text && utf8, path);
+    if (!scan) return scan.error();
+    src.size = scan->bytes;
+    utf8 = scan->utf8;
+  }
+  src.is_binary = !text || !utf8;
   src.fd = std::move(*fd);
   return src;
 }

@@ -466,6 +466,27 @@ describe('read/stream', () => {
     }
   });
 
+  test('text with a non-UTF-8 byte past the first block goes out as exact base64', async () => {
+    const p = fixture('late-latin1.txt');
+    const bytes = Buffer.concat([Buffer.from('hello world\n'.repeat(20000)), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a])]);
+    fs.writeFileSync(p, bytes);
+    const events = await stream({ path: p });
+    assert.equal(events[0].isBinary, true);
+    assert.equal(events[0].encoding, 'base64');
+    assert.equal(events[0].size, bytes.length);
+    const got = Buffer.concat(events.filter((e) => e.type === 'chunk').map((c) => Buffer.from(c.data, 'base64')));
+    assert.ok(got.equals(bytes));
+  });
+
+  test('a pseudo file that reports size 0 streams its content', async () => {
+    const expected = fs.readFileSync('/proc/version', 'utf8');
+    const events = await stream({ path: '/proc/version' });
+    assert.equal(events[0].size, Buffer.byteLength(expected));
+    assert.equal(events[0].isBinary, false);
+    assert.equal(events.filter((e) => e.type === 'chunk').map((c) => c.data).join(''), expected);
+    assert.deepEqual(events.at(-1), { type: 'complete', bytesRead: Buffer.byteLength(expected) });
+  });
+
   test('13000-byte text file (e2e shape)', async () => {
     const p = fixture('e2e.txt');
     fs.writeFileSync(p, 'x'.repeat(12999) + '\n');
