@@ -89,8 +89,9 @@ result<std::string> write_target(std::string target, const std::string& path, st
   return fs_error(ELOOP, ops::write, path);
 }
 
-// In place, for targets a temp file cannot replace (special files, or a
-// writable file in a directory we may not create files in).
+// In place, for targets a temp file cannot or must not replace: special
+// files, files with other names (hard links), files mounted over, or a
+// writable file in a directory we may not create files in.
 status write_in_place(const std::string& target, const std::string& path, std::string_view bytes) {
   files::unique_fd fd(::open(target.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY));
   if (!fd) return fs_error(errno, ops::write, path);
@@ -247,6 +248,9 @@ status file_service::write(const std::string& session, const std::string& path,
   if (!target) return target.error();
   if (exists && S_ISDIR(st.st_mode)) return is_directory(ops::write, path);
   if (exists && !S_ISREG(st.st_mode)) return write_in_place(*target, path, bytes);
+  // A file with other names keeps them, and its content is what they show:
+  // replacing it would leave them with the old content.
+  if (exists && st.st_nlink > 1) return write_in_place(*target, path, bytes);
 
   std::string temp = temp_sibling(*target, "write");
   files::unique_fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
@@ -276,7 +280,17 @@ status file_service::write(const std::string& session, const std::string& path,
   files::unique_fd replaced;
   if (exists && st.st_size >= k_deferred_free_bytes)
     replaced.reset(::open(target->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-  if (::rename(temp.c_str(), target->c_str()) != 0) return fail(errno);
+  if (::rename(temp.c_str(), target->c_str()) != 0) {
+    int err = errno;
+    // A file mounted over (as a container runtime mounts /etc/hosts) cannot
+    // be replaced, only written.
+    if (err == EBUSY && exists) {
+      fd.reset();
+      ::unlink(temp.c_str());
+      return write_in_place(*target, path, bytes);
+    }
+    return fail(err);
+  }
   if (replaced) boost::asio::post(rt_.blocking, [fd = replaced.release()] { ::close(fd); });
   return ok_status();
 }

@@ -416,6 +416,20 @@ describe('list-files', () => {
   });
 });
 
+describe('write into linked files', () => {
+  test('a file with another name (hard link) is written in place: both names show the new content', async () => {
+    const a = fixture('linked-a.txt');
+    const b = fixture('linked-b.txt');
+    fs.writeFileSync(a, 'old');
+    fs.rmSync(b, { force: true });
+    fs.linkSync(a, b);
+    assertSuccess(await post('/api/write', { path: a, content: 'new content' }), 'write');
+    assert.equal(fs.readFileSync(a, 'utf8'), 'new content');
+    assert.equal(fs.readFileSync(b, 'utf8'), 'new content');
+    assert.equal(fs.statSync(a).nlink, 2);
+  });
+});
+
 describe('read/stream', () => {
   test('binary: metadata, independently decodable chunks, complete', async () => {
     const p = fixture('stream.bin');
