@@ -98,15 +98,27 @@ void code_run::on_event(nlohmann::json ev) {
     return;
   }
   // done
+  if (interrupted_ == interrupt_reason::timeout) return finish(timeout_error(), outcome::kept);
   bool success = ev.value("success", false);
   if (success && !error_) {
     finish(complete_event(ev.value("execution_count", std::int64_t{0})), outcome::kept);
     return;
   }
-  auto last = error_ ? *error_ : error_event("ExecutionError", "Code execution failed");
-  if (interrupted_ == interrupt_reason::timeout)
-    last["evalue"] = "Execution timed out after " + std::to_string(timeout_.count()) + " ms";
-  finish(std::move(last), outcome::kept);
+  finish(error_ ? std::move(*error_) : error_event("ExecutionError", "Code execution failed"),
+         outcome::kept);
+}
+
+nlohmann::json code_run::timeout_error() {
+  // A run past its timeout fails, however the code took the interrupt: it
+  // may have caught it and finished, or raised something else from it.
+  std::string why = "Execution timed out after " + std::to_string(timeout_.count()) + " ms";
+  if (!error_) return error_event("TimeoutError", why + " (the code caught the interrupt)");
+  auto ename = error_->value("ename", std::string());
+  if (ename != "KeyboardInterrupt" && ename != "Interrupted")
+    why += "; the code then raised " + ename + ": " + error_->value("evalue", std::string());
+  auto last = error_event("TimeoutError", why);
+  if (auto tb = error_->find("traceback"); tb != error_->end()) last["traceback"] = std::move(*tb);
+  return last;
 }
 
 void code_run::on_exit(process::exit_status st) {

@@ -52,6 +52,8 @@ class code_run : public executor_listener, public std::enable_shared_from_this<c
   void interrupt(interrupt_reason why);
   void on_grace_expired();
   void finish(nlohmann::json last_event, outcome o);
+  // The last event of a run interrupted for its timeout.
+  nlohmann::json timeout_error();
 
   std::shared_ptr<http::sse_channel> channel_;
   std::string code_;

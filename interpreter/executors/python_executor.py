@@ -294,8 +294,8 @@ def emit(*objs):
 
 
 # After a KeyboardInterrupt has been raised, further SIGINTs within this many
-# seconds are ignored: they would only hit IPython while it formats the first
-# traceback.  (User code that catches KeyboardInterrupt and carries on can
+# seconds of the same run are ignored: they would only hit IPython while it
+# formats the first traceback.  (User code that catches KeyboardInterrupt and carries on can
 # still be interrupted by a later SIGINT.)
 _SIGINT_DEBOUNCE_S = 0.5
 
@@ -961,6 +961,7 @@ def execute(shell, msg):
     STATE.captured_error = None
     STATE.last_expr_result = None
     STATE.pending_interrupt = False
+    STATE.last_interrupt = -1e9  # the debounce is for one run's interrupt, not the last run's
 
     success = True
     error = None

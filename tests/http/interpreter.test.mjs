@@ -261,6 +261,25 @@ describe('execute', () => {
     await json(daemon.baseUrl, 'DELETE', `/api/contexts/${ctx.contextId}`);
   });
 
+  test('a run past its timeout fails even when the code catches the interrupt', async () => {
+    const caught = await run(
+      py.contextId,
+      'import time\ntry:\n    time.sleep(30)\nexcept KeyboardInterrupt:\n    print("caught")',
+      { timeout_ms: 300 },
+    );
+    assert.equal(text(caught, 'stdout'), 'caught\n');
+    assert.equal(caught.at(-1).type, 'error');
+    assert.equal(caught.at(-1).ename, 'TimeoutError');
+    assert.match(caught.at(-1).evalue, /timed out after 300 ms/);
+    const converted = await run(
+      py.contextId,
+      'import time\ntry:\n    time.sleep(30)\nexcept KeyboardInterrupt:\n    raise ValueError("gave up")',
+      { timeout_ms: 300 },
+    );
+    assert.equal(converted.at(-1).ename, 'TimeoutError');
+    assert.match(converted.at(-1).evalue, /timed out after 300 ms; the code then raised ValueError: gave up/);
+  });
+
   test('state never crosses contexts', async () => {
     const other = await createContext();
     await run(py.contextId, 'secret = 1');
