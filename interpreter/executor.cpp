@@ -309,13 +309,28 @@ void executor::read_events() {
     drained_ = false;
     while (auto line = event_lines_.next()) {
       if (state_ == state::dead) return;
+      report_dropped_events();  // before the events that came after it
       if (auto ev = parse_event_line(*line)) handle_event(std::move(*ev));
     }
   }
-  if (event_lines_.dropped() > 0)
-    log::warn(
-        "executor event line too long, dropped",
-        {{"language", language_name(lang_)}, {"pid", pid_}, {"dropped", event_lines_.dropped()}});
+  report_dropped_events();
+}
+
+void executor::report_dropped_events() {
+  if (event_lines_.dropped() == reported_drops_) return;
+  reported_drops_ = event_lines_.dropped();
+  log::warn("executor event line too long, dropped",
+            {{"language", language_name(lang_)}, {"pid", pid_}, {"dropped", reported_drops_}});
+  // The run learns of it as an error: otherwise it would end as if the
+  // result or error that was dropped had never been.
+  if (listener_)
+    handle_event({{"type", "error"},
+                  {"id", run_id_},
+                  {"ename", "OutputTooLarge"},
+                  {"evalue", "A result or error of this run was larger than " +
+                                 std::to_string(k_max_event_line_bytes / (1024 * 1024)) +
+                                 " MiB once encoded and was dropped"},
+                  {"traceback", nlohmann::json::array()}});
 }
 
 void executor::handle_event(nlohmann::json ev) {

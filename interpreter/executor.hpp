@@ -107,6 +107,8 @@ class executor : public std::enable_shared_from_this<executor> {
   void flush_held();
   void arm_events();
   void read_events();
+  // Tells the log, and the run in progress, of event lines dropped as too long.
+  void report_dropped_events();
   void handle_event(nlohmann::json ev);
   void send(std::string line);
   void write_next();
@@ -138,7 +140,8 @@ class executor : public std::enable_shared_from_this<executor> {
 
   boost::asio::posix::stream_descriptor events_;
   line_splitter event_lines_;
-  bool drained_ = false;  // fd 1/2 drained for the events of the current read
+  std::size_t reported_drops_ = 0;  // event_lines_.dropped() already reported
+  bool drained_ = false;            // fd 1/2 drained for the events of the current read
   boost::asio::posix::stream_descriptor commands_;
   std::deque<std::string> command_queue_;
   bool writing_ = false;

@@ -280,6 +280,15 @@ describe('execute', () => {
     assert.match(converted.at(-1).evalue, /timed out after 300 ms; the code then raised ValueError: gave up/);
   });
 
+  test('a result too large to deliver is an error, and the context goes on', async () => {
+    const big = await run(py.contextId, "'b' * 70_000_000");
+    assert.equal(big.at(-1).type, 'error');
+    assert.equal(big.at(-1).ename, 'OutputTooLarge');
+    assert.match(big.at(-1).evalue, /larger than 64 MiB/);
+    const next = await run(py.contextId, '2 + 2');
+    assert.equal(next.find((e) => e.type === 'result')?.text, '4');
+  });
+
   test('state never crosses contexts', async () => {
     const other = await createContext();
     await run(py.contextId, 'secret = 1');
