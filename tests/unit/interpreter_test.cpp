@@ -446,7 +446,7 @@ TEST_CASE("a timeout interrupts the run and the context stays usable", "[interpr
   auto events = h.run(ctx->id, "import time\nprint('start')\ntime.sleep(30)", 300);
   CHECK(joined(events, "stdout") == "start\n");
   CHECK(last(events)["type"] == "error");
-  CHECK(last(events)["ename"] == "KeyboardInterrupt");
+  CHECK(last(events)["ename"] == "TimeoutError");
   CHECK(last(events)["evalue"] == "Execution timed out after 300 ms");
   CHECK(h.run(ctx->id, "=kept")[0]["text"] == "7");
 }
