@@ -275,7 +275,7 @@ void proxy_exchange::on_response_head(beast::error_code ec) {
   }
   bool keep_alive = client_keep_alive_ &&
                     response_framing_.how != body_framing::kind::until_close && !request_failed_ &&
-                    !app_.shutting_down();
+                    !client_done_sending_ && !app_.shutting_down();
   if (!interim) status_ = status;
 
   std::string upgrade;
@@ -379,6 +379,13 @@ void proxy_exchange::watch_client() {
                                     return next();
                                   }
                                   if (self->finished_) return;
+                                  // A client may close its sending side once the
+                                  // request is out and still read the answer: only
+                                  // a failed write tells it has gone.
+                                  if (ec == net::error::eof && self->request_done_) {
+                                    self->client_done_sending_ = true;
+                                    return;
+                                  }
                                   if (ec || self->conn_->buffer.size() > k_pipelined_limit)
                                     return self->abort();
                                   self->watch_client();
@@ -407,7 +414,8 @@ void proxy_exchange::respond_error(const api_error& error) {
   finished_ = true;
   close_upstream();
   status_ = static_cast<unsigned>(error.http_status());
-  bool keep_alive = client_keep_alive_ && request_done_ && !app_.shutting_down();
+  bool keep_alive =
+      client_keep_alive_ && request_done_ && !client_done_sending_ && !app_.shutting_down();
   std::string body = http::dump_json(http::render_error(error));
   down_head_ = "HTTP/1.1 " + std::to_string(status_) + " " +
                std::string(bhttp::obsolete_reason(static_cast<bhttp::status>(status_))) + "\r\n";
@@ -441,9 +449,9 @@ void proxy_exchange::finish() {
   park_upstream();
   close_upstream();
   log_once();
-  bool keep_alive = client_keep_alive_ && request_done_ && !request_failed_ &&
-                    response_framing_.how != body_framing::kind::until_close &&
-                    !app_.shutting_down();
+  bool keep_alive =
+      client_keep_alive_ && request_done_ && !request_failed_ && !client_done_sending_ &&
+      response_framing_.how != body_framing::kind::until_close && !app_.shutting_down();
   if (!keep_alive) return close_client();
   hand_back_client();
 }

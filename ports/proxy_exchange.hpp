@@ -104,6 +104,7 @@ class proxy_exchange : public std::enable_shared_from_this<proxy_exchange> {
   bool head_sent_ = false;
   bool finished_ = false;
   bool watching_ = false;
+  bool client_done_sending_ = false;  // the client shut down its side after the request
   bool logged_ = false;
   std::function<void()> after_watch_;
   unsigned status_ = 0;

@@ -267,6 +267,22 @@ describe('forwarding', () => {
   });
 });
 
+describe('half-closing clients', () => {
+  test('a client that shuts down its sending side after the request still gets the answer', async () => {
+    const socket = net.connect(daemon.port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (d) => (text += d));
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.end(`GET ${viaProxy('/half-closed')} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await withTimeout(closed, 10_000, 'the daemon answering and closing');
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    assert.match(text, /Connection: close/i);
+    assert.match(text, /"url":"\/half-closed"/);
+  });
+});
+
 describe('connections to the target', () => {
   test('requests reuse one idle connection; one the target closed is replaced', async () => {
     let connections = 0;
