@@ -3,6 +3,7 @@
 // per language it has run; the context's own language first), and its runs,
 // which execute one at a time in arrival order.
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -21,6 +22,9 @@ struct code_context {
     std::shared_ptr<executor> exec;
     // Set when the executor died between runs: the next run reports it.
     std::optional<std::string> loss_report;
+    // When a run last started on `exec`: the least recently used idle
+    // executor gives way when a language's executors are all taken.
+    std::chrono::steady_clock::time_point last_used{};
   };
 
   std::string id;

@@ -104,6 +104,11 @@ void executor_pool::acquire(acquire_fn done) {
   launch_one();
 }
 
+bool executor_pool::exhausted() const {
+  return idle_.empty() && unpromised_starting() == 0 &&
+         members_.size() >= static_cast<std::size_t>(limits_.max_size);
+}
+
 void executor_pool::forget(const std::shared_ptr<executor>& e, bool refill) {
   if (members_.erase(e) == 0) return;  // never counted, or already forgotten
   idle_.erase(std::remove(idle_.begin(), idle_.end(), e), idle_.end());

@@ -38,6 +38,9 @@ class executor_pool {
   // Kills every executor it counts and fails waiters (daemon shutdown).
   void close();
 
+  // No idle executor, none starting, and no room to start one.
+  bool exhausted() const;
+  int max_size() const { return limits_.max_size; }
   std::size_t live() const { return members_.size(); }
   std::size_t idle() const { return idle_.size(); }
 

@@ -95,6 +95,7 @@ result<interpreter_service::executor_ptr> interpreter_service::launch(
 }
 
 void interpreter_service::acquire_for(const context_ptr& ctx, language lang, acquired_fn done) {
+  if (pool(lang).exhausted()) make_room(lang, *ctx);
   pool(lang).acquire([this, ctx, lang, done = std::move(done)](result<executor_ptr> got) {
     if (!got) {
       done(got.error());
@@ -112,6 +113,32 @@ void interpreter_service::acquire_for(const context_ptr& ctx, language lang, acq
       done(field_error(cwd_problem ? "cwd" : "env_vars", *error));
     });
   });
+}
+
+void interpreter_service::make_room(language lang, const interp::code_context& asking) {
+  // Every executor of the language belongs to a context: the one whose last
+  // run is oldest, and which is not running anything in this language, gives
+  // its executor up. Its state is lost, and its next run says so.
+  interp::code_context* oldest = nullptr;
+  auto i = interp::index_of(lang);
+  for (const auto& [id, c] : contexts_) {
+    const auto& slot = c->slots[i];
+    if (c.get() == &asking || !slot.exec || (c->active && c->active->lang() == lang)) continue;
+    if (!oldest || slot.last_used < oldest->slots[i].last_used) oldest = c.get();
+  }
+  if (!oldest) return;
+  auto& slot = oldest->slots[i];
+  auto name = std::string(language_name(lang));
+  log::info("code context's executor stopped to make room",
+            {{"contextId", oldest->id}, {"language", name}, {"pid", slot.exec->pid()}});
+  retire(std::exchange(slot.exec, nullptr));
+  auto upper = name;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  slot.loss_report = "The " + name + " interpreter of this context was stopped to make room for " +
+                     "other contexts (at most " + std::to_string(pool(lang).max_size()) + " " +
+                     name + " interpreters run at once; " + upper +
+                     "_POOL_MAX_SIZE); its state is lost and the next run starts a fresh "
+                     "interpreter";
 }
 
 // --- contexts ---
@@ -133,6 +160,7 @@ void interpreter_service::create_context(code_context_options opts,
         return;
       }
       ctx->slots[interp::index_of(ctx->lang)].exec = *got;
+      ctx->slots[interp::index_of(ctx->lang)].last_used = std::chrono::steady_clock::now();
       contexts_.emplace(ctx->id, ctx);
       {
         std::lock_guard lock(ids_mutex_);
@@ -271,6 +299,7 @@ void interpreter_service::begin_run(const context_ptr& ctx,
     ctx->active = nullptr;
     return pump(ctx);
   }
+  ctx->slots[interp::index_of(run->lang())].last_used = std::chrono::steady_clock::now();
   auto id = ctx->id + ":" + std::to_string(++ctx->runs_started);
   run->start(e, id, [this, ctx, e](interp::code_run::outcome o) {
     // Not inline: the run is finishing inside the executor's event handling.

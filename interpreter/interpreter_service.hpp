@@ -86,6 +86,9 @@ class interpreter_service {
   result<executor_ptr> launch(interp::language lang, interp::executor::ready_fn on_ready);
   interp::executor_pool& pool(interp::language lang) { return *pools_[interp::index_of(lang)]; }
   void acquire_for(const context_ptr& ctx, interp::language lang, acquired_fn done);
+  // Frees an executor of `lang` for `asking` when all are taken: the least
+  // recently used one of another context that is not running code in it.
+  void make_room(interp::language lang, const interp::code_context& asking);
   void pump(const context_ptr& ctx);
   void begin_run(const context_ptr& ctx, const std::shared_ptr<interp::code_run>& run,
                  const executor_ptr& e);

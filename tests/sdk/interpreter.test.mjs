@@ -151,3 +151,23 @@ test('listCodeContexts and deleteCodeContext; a deleted context is not found', a
     return true;
   });
 });
+
+test('runCode keeps working past the pool maximum: the least recently used context gives way', async () => {
+  // The SDK keeps one default context per language name as given, and the
+  // daemon answers with the canonical name, so each runCode with 'js' makes
+  // a new context.
+  const small = await startDaemon({
+    env: { SANDBOX_VERSION: '0.4.14', SANDBOXD_WORKSPACE: workspace, JAVASCRIPT_POOL_MIN_SIZE: '0', JAVASCRIPT_POOL_MAX_SIZE: '2', PYTHON_POOL_MIN_SIZE: '0', TYPESCRIPT_POOL_MIN_SIZE: '0' },
+  });
+  try {
+    const sb = await makeSandbox({ baseUrl: small.baseUrl, name: 'sdk-interpreter-small' });
+    for (let i = 0; i < 5; i++) {
+      const out = await sb.runCode(`${i} + 1`, { language: 'js' });
+      assert.equal(out.error, undefined, JSON.stringify(out.error));
+      assert.equal(out.results[0].text, String(i + 1));
+    }
+    assert.equal((await sb.listCodeContexts()).length, 5);
+  } finally {
+    await small.stop();
+  }
+});

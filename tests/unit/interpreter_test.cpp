@@ -503,6 +503,9 @@ TEST_CASE("the pool bounds live executors and refills after a take", "[interpret
   REQUIRE(h.run_until([&] { return stats().idle == 1 && stats().live == 2; }));
   auto b = h.create();
   REQUIRE(b);
+  // Both running code: neither can give its executor way to a new context.
+  auto busy_a = h.start(a->id, "import time\ntime.sleep(30)");
+  auto busy_b = h.start(b->id, "import time\ntime.sleep(30)");
   auto c = h.create();
   REQUIRE_FALSE(c);
   CHECK(c.error().code == "INTERPRETER_NOT_READY");
@@ -527,4 +530,25 @@ TEST_CASE("a client that goes away interrupts its run", "[interpreter][service]"
   auto next = std::get<std::shared_ptr<harness::stream>>(h.start(ctx->id, "=8"));
   REQUIRE(h.run_until([&] { return next->ended; }, 5s));
   CHECK(next->events[0]["text"] == "8");
+}
+
+TEST_CASE("when a language's executors are all taken, the least recently used idle one gives way",
+          "[interpreter][service]") {
+  harness h([](sbx::config& c) { c.python_pool = {0, 2}; });
+  auto a = h.create();
+  auto b = h.create();
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  h.run(a->id, "kept = 1");
+  h.run(b->id, "kept = 2");  // a is now the least recently used
+  auto c = h.create();       // a third context: a's executor gives way
+  REQUIRE(c.ok());
+  CHECK(h.run(b->id, "=kept")[0]["text"] == "2");
+  auto told = h.run(a->id, "=kept");
+  CHECK(last(told)["ename"] == "InterpreterDied");
+  CHECK(last(told)["evalue"].get<std::string>().find("to make room for other contexts") !=
+        std::string::npos);
+  // Then a fresh interpreter, for which c (unused since its creation) gives way.
+  CHECK(last(h.run(a->id, "=kept"))["ename"] == "NameError");
+  CHECK(last(h.run(b->id, "=kept"))["type"] != "error");
 }
