@@ -336,6 +336,14 @@ status file_service::move(const std::string& session, const std::string& from,
     if (err == EINVAL)
       return fs_error(err, operation, from,
                       "Cannot " + verb + " '" + from + "' into itself ('" + to + "')");
+    if (err == ENOENT || err == ENOTDIR) {
+      // The source is there (checked above): the destination's parent is not.
+      return make_error(
+          codes::filesystem_error,
+          "Failed to " + verb + " '" + from + "' to '" + to +
+              "': " + (err == ENOENT ? "its parent directory does not exist" : std::strerror(err)),
+          {{"path", to}, {"operation", operation}});
+    }
     return failed(err);
   }
 

@@ -280,6 +280,13 @@ describe('delete, rename, move, mkdir, exists', () => {
     const nf = assertError(await post('/api/rename', { oldPath: a, newPath: b }), 404, 'FILE_NOT_FOUND', 'missing');
     assert.equal(nf.message, `Source file not found: ${a}`);
     assert.deepEqual(nf.context, { path: a, operation: 'file.rename' });
+    // A missing parent of the destination is not a missing source.
+    const c = fixture('ren-c');
+    fs.writeFileSync(c, 'C');
+    const into = path.join(fixture('ren-no-such-dir'), 'x');
+    const np = assertError(await post('/api/rename', { oldPath: c, newPath: into }), 500, 'FILESYSTEM_ERROR', 'no parent');
+    assert.match(np.message, /parent directory does not exist/);
+    assert.equal(fs.readFileSync(c, 'utf8'), 'C');
   });
 
   test('move: shape, into an existing directory, directories too', async () => {
