@@ -29,15 +29,19 @@ constexpr std::array<std::string_view, 1> k_existing_target{
 constexpr std::array<std::string_view, 6> k_auth{
     "authentication failed",     "could not read username",      "could not read password",
     "terminal prompts disabled", "permission denied (publickey", "invalid username or password"};
-constexpr std::array<std::string_view, 8> k_network{
+constexpr std::array<std::string_view, 10> k_network{
     "could not resolve host", "could not resolve hostname",
     "connection refused",     "timed out",
     "network is unreachable", "no route to host",
-    "connection reset",       "unable to connect"};
-constexpr std::array<std::string_view, 6> k_missing_repo{
-    "does not exist",       "not found",
-    "not a git repository", "could not read from remote repository",
-    "not exported",         "does not appear to be a git repository"};
+    "connection reset",       "unable to connect",
+    "failed to connect to",   "couldn't connect to server"};
+constexpr std::array<std::string_view, 7> k_missing_repo{"does not exist",
+                                                         "not found",
+                                                         "not a git repository",
+                                                         "could not read from remote repository",
+                                                         "not exported",
+                                                         "does not appear to be a git repository",
+                                                         "is this a git repository"};
 
 std::string trim_trailing(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();

@@ -91,6 +91,10 @@ TEST_CASE("redact_credentials hides user-info of URLs only", "[git]") {
 TEST_CASE("clone stderr maps to registry codes", "[git]") {
   auto code = [](std::string_view err) { return std::string(git::classify_clone_stderr(err)); };
   CHECK(code("fatal: repository '/tmp/nope' does not exist\n") == "GIT_REPOSITORY_NOT_FOUND");
+  CHECK(code("fatal: unable to access 'http://127.0.0.1:9/x.git/': Failed to connect to 127.0.0.1 "
+             "port 9 after 0 ms: Couldn't connect to server") == "GIT_NETWORK_ERROR");
+  CHECK(code("fatal: http://127.0.0.1:8000/x.git/info/refs not valid: is this a git repository?") ==
+        "GIT_REPOSITORY_NOT_FOUND");
   CHECK(code("remote: Not Found\nfatal: repository 'https://h/x/' not found") ==
         "GIT_REPOSITORY_NOT_FOUND");
   CHECK(code("fatal: '/tmp/dir' does not appear to be a git repository\n"
