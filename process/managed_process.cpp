@@ -399,6 +399,23 @@ std::optional<output_piece> managed_process::next(log_cursor& cursor, std::size_
                                                   bool& done, bool primary) {
   std::lock_guard lock(mutex_);
   if (primary) primary_pos_ = cursor;
+  // Output this reader had not reached when the log let it go: the reader
+  // is told, on stderr, instead of its stream silently jumping ahead.
+  for (int s = 0; s < 2; ++s) {
+    auto held_from = logs_[s].begin_offset();
+    if (cursor.pos[s] >= held_from) continue;
+    auto skipped = held_from - cursor.pos[s];
+    cursor.pos[s] = held_from;
+    done = false;
+    output_piece notice;
+    notice.stream = output_stream::err;
+    notice.data = "\n[sandboxd: " + std::to_string(skipped) + " bytes of " +
+                  (s == 0 ? "stdout" : "stderr") +
+                  " are missing here: they were dropped from the process's log (which keeps " +
+                  std::to_string(rt_.cfg.process_log_bytes) +
+                  " bytes per stream) before this reader got to them]\n";
+    return notice;
+  }
   auto out_seq = logs_[0].seq_at(cursor.pos[0]);
   auto err_seq = logs_[1].seq_at(cursor.pos[1]);
   if (!out_seq && !err_seq) {

@@ -369,6 +369,28 @@ describe('stream', () => {
     assert.equal(events[2].data, 'Process completed with exit code 0');
   });
 
+  test('output the log let go before a reader got to it is announced on stderr, not skipped silently', async () => {
+    const small = await startDaemon({ env: { SANDBOXD_WORKSPACE: '/tmp', SANDBOXD_PROCESS_LOG_BYTES: '65536' } });
+    try {
+      const started = await json(small.baseUrl, 'POST', '/api/process/start', { command: 'seq 1 100000' });
+      assert.equal(started.status, 200);
+      const id = started.body.processId;
+      await waitFor(async () => (await json(small.baseUrl, 'GET', `/api/process/${id}`)).body.process?.status === 'completed', {
+        what: 'seq done',
+      });
+      const res = await fetch(new URL(`/api/process/${id}/stream`, small.baseUrl));
+      const events = await readAllEvents(res);
+      const err = events.filter((e) => e.type === 'stderr').map((e) => e.data).join('');
+      assert.match(err, /\[sandboxd: \d+ bytes of stdout are missing here: they were dropped from the process's log/);
+      const out = events.filter((e) => e.type === 'stdout').map((e) => e.data).join('');
+      assert.ok(out.endsWith('99999\n100000\n'));
+      assert.ok(out.length <= 65536);
+      assert.equal(events.at(-1).type, 'exit');
+    } finally {
+      await small.stop();
+    }
+  });
+
   test('a killed process ends its streams with a real exit code', async () => {
     const p = await startOk('echo up; sleep 300');
     const res = await openStream(p.processId);
