@@ -301,8 +301,18 @@ bool managed_process::running() const {
 
 managed_process::kill_outcome managed_process::kill(int sig, const std::vector<proc_entry>& table) {
   std::lock_guard lock(mutex_);
-  // Ended by itself (or never ran): there is nothing of ours to signal.
-  if (finished_ || (exited_ && !killed_)) return kill_outcome::not_running;
+  if (finished_ || exited_) {
+    // Ended by itself (or never ran); what it started in the background
+    // (`server &`) may live on in its process group, and is still its to
+    // stop. The record keeps its status: its own command did end.
+    if (!pid_) return kill_outcome::not_running;
+    auto left = tree_of(table, *pid_, false);
+    if (left.empty()) return kill_outcome::not_running;
+    merge_members(kill_members_, left);
+    signal_tree(left, 0, sig);
+    escalate_later();
+    return kill_outcome::signalled;
+  }
   killed_ = true;
   status_ = process_status::killed;
   if (!pid_) {

@@ -213,8 +213,8 @@ int process_registry::kill_all(int sig) {
   std::vector<entry> targets;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& rec : order_)
-      if (rec->running()) targets.push_back(rec);
+    // Finished ones too: what they left running in the background counts.
+    targets.assign(order_.begin(), order_.end());
   }
   if (targets.empty()) return 0;
   auto table = process::scan_processes();  // one pass over /proc for all of them

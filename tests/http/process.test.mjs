@@ -306,6 +306,23 @@ describe('kill', () => {
     assert.match(res.body.message, /not found or already completed/);
   });
 
+  test('what a finished process left running in the background is still its to kill', async () => {
+    const tag = `left-behind-${process.pid}-${Date.now()}`;
+    const p = await startOk(`bash -c 'sleep 296; : ${tag}' & echo started`);
+    assert.equal((await waitFinal(p.processId)).status, 'completed');
+    await waitFor(() => pgrep(tag).length === 1, { what: 'the background job running' });
+    const res = await kill(p.processId);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    await waitFor(() => pgrep(tag).length === 0, { timeoutMs: 10_000, what: 'the background job gone' });
+    assert.equal((await kill(p.processId)).status, 404);
+    // kill-all reaches such leftovers too.
+    const q = await startOk(`bash -c 'sleep 295; : ${tag}' & echo started`);
+    await waitFinal(q.processId);
+    await waitFor(() => pgrep(tag).length === 1, { what: 'the second background job running' });
+    assert.equal((await json(daemon.baseUrl, 'DELETE', '/api/process/kill-all')).body.cleanedCount, 1);
+    await waitFor(() => pgrep(tag).length === 0, { timeoutMs: 10_000, what: 'the second job gone' });
+  });
+
   test('kill-all kills the running ones and counts them', async () => {
     await json(daemon.baseUrl, 'DELETE', '/api/process/kill-all');
     const ids = [];
