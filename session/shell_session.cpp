@@ -1,5 +1,7 @@
 #include "session/shell_session.hpp"
 
+#include <array>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -90,6 +92,24 @@ constexpr const char* k_stopped_note =
 std::string output_limit_reason(std::uint64_t limit) {
   return "Output too large: more than " + std::to_string(limit) +
          " bytes (max: " + std::to_string(limit) + ")";
+}
+
+}  // namespace
+
+namespace {
+
+// Whether a command may change its shell's exported environment (in its own
+// shell: a per-command cwd or env runs it in a subshell). A cheap look at
+// its words; a miss only leaves the environment as of the last snapshot.
+bool may_change_environment(const command_request& req) {
+  if (req.cwd || !req.env.empty()) return false;
+  static constexpr std::array<std::string_view, 8> k_words{
+      "export", "unset", "declare", "typeset", "source", "readonly", "set -", "allexport"};
+  for (auto w : k_words)
+    if (req.command.find(w) != std::string::npos) return true;
+  return req.command.rfind(". ", 0) == 0 || req.command.find("\n. ") != std::string::npos ||
+         req.command.find("; . ") != std::string::npos ||
+         req.command.find("&& . ") != std::string::npos;
 }
 
 }  // namespace
@@ -254,8 +274,14 @@ void shell_session::context(session_manager::context_done done) {
     return done(std::move(ctx));
   }
   net::post(strand_, [self = shared_from_this(), done = std::move(done)]() mutable {
-    if (self->current_ || self->current_snapshot_ || !self->queue_.empty() ||
-        self->shell_pid_ < 0 || self->terminated_ || self->snapshot_current_) {
+    // A snapshot on its way (the refresh after a command that may have
+    // changed the environment): its answer is the one to give.
+    if (self->current_snapshot_ || (!self->queue_.empty() && self->queue_.front().snapshot)) {
+      self->snapshot_waiters_.push_back(std::move(done));
+      return;
+    }
+    if (self->current_ || !self->queue_.empty() || self->shell_pid_ < 0 || self->terminated_ ||
+        self->snapshot_current_) {
       // Busy (or between shells): answer with what is known, never wait.
       // Idle with no command since the last snapshot: what is known is exact.
       std::lock_guard lock(self->mutex_);
@@ -280,6 +306,8 @@ void shell_session::terminate() {
             make_error(codes::internal_error, "Session '" + self->opts_.id + "' was deleted"));
       if (j.context_done) j.context_done(make_error(codes::internal_error, "Session deleted"));
     }
+    for (auto& w : std::exchange(self->snapshot_waiters_, {}))
+      w(make_error(codes::internal_error, "Session deleted"));
     if (self->current_ && !self->current_->answered) {
       self->current_->answered = true;
       self->current_->j.command_done(
@@ -298,6 +326,8 @@ void shell_session::pump() {
       queue_.pop_front();
       if (j.command_done) j.command_done(s.error());
       if (j.context_done) j.context_done(s.error());
+      if (j.snapshot)
+        for (auto& w : std::exchange(snapshot_waiters_, {})) w(s.error());
       return pump();
     }
   }
@@ -455,6 +485,8 @@ void shell_session::on_control(std::size_t n) {
       snapshot_current_ = true;
       auto j = std::move(*current_snapshot_);
       current_snapshot_.reset();
+      auto waiters = std::exchange(snapshot_waiters_, {});
+      for (auto& w : waiters) w(ctx);
       j.context_done(std::move(ctx));
       pump();
     }
@@ -487,6 +519,15 @@ void shell_session::complete_command(int exit_code) {
     process::signal_tree(shell_pid_, SIGKILL);
   }
   pair_ ^= 1;
+  // A command that may have changed the exported environment has it read
+  // again before the next command: processes started while that one runs
+  // get the session's environment as it is, not as it last was.
+  if (may_change_environment(cmd->j.req)) {
+    job refresh;
+    refresh.snapshot = true;
+    refresh.context_done = [](sbx::result<session_context>) {};
+    queue_.push_front(std::move(refresh));
+  }
   pump();
 }
 
@@ -559,7 +600,9 @@ void shell_session::on_shell_exit(int shown) {
   if (current_snapshot_) {
     auto j = std::move(*current_snapshot_);
     current_snapshot_.reset();
+    auto waiters = std::exchange(snapshot_waiters_, {});
     std::lock_guard lock(mutex_);
+    for (auto& w : waiters) w(session_context{cwd_, env_});
     j.context_done(session_context{cwd_, env_});
   }
   {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -399,6 +400,26 @@ TEST_CASE("context reports cwd and exported environment") {
   CHECK(std::find(ctx->env.begin(), ctx->env.end(), "CTX_VAR=a b") != ctx->env.end());
   CHECK(std::find(ctx->env.begin(), ctx->env.end(), "CTX_LINES=one\ntwo\tthree") != ctx->env.end());
   CHECK(std::find(ctx->env.begin(), ctx->env.end(), "LANG=C.UTF-8") != ctx->env.end());
+}
+
+TEST_CASE("context while a command runs has the environment the commands before it exported") {
+  engine e(test_config());
+  REQUIRE(e.run("busy", "cd /usr; export BEFORE_BUSY=set-by-export").ok());
+  auto busy = std::async(std::launch::async, [&e] { return e.run("busy", "sleep 1"); });
+  // Asked while `sleep 1` runs: answered at once, from what is known.
+  std::optional<session_context> seen;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!seen && std::chrono::steady_clock::now() < deadline) {
+    std::promise<result<session_context>> p;
+    e.sessions.context("busy", [&p](result<session_context> r) { p.set_value(std::move(r)); });
+    auto ctx = p.get_future().get();
+    REQUIRE(ctx.ok());
+    if (ctx->cwd == "/usr") seen = *ctx;
+  }
+  REQUIRE(seen);
+  CHECK(std::find(seen->env.begin(), seen->env.end(), "BEFORE_BUSY=set-by-export") !=
+        seen->env.end());
+  CHECK(busy.get().ok());
 }
 
 TEST_CASE("duplicate create says already exists") {
