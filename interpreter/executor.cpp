@@ -222,6 +222,8 @@ void executor::deliver_output(output_stream s, std::string_view bytes, bool fina
   // Between runs there is nobody to tell (e.g. a timer of an earlier run
   // printing late): the bytes are dropped rather than leak into the next run.
   if (!listener_) return;
+  // An unfinished line the other stream holds was printed before this.
+  emit_held(s == output_stream::out ? output_stream::err : output_stream::out);
   std::string& held = held_[i];
   if (held.empty())
     held = std::move(text);

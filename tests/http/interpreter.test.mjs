@@ -335,6 +335,18 @@ describe('execute', () => {
     assert.equal(raised.at(-1).evalue, 'x\ufffdy');
   });
 
+  test('an unfinished stdout line is not overtaken by stderr printed after it', async () => {
+    const js = await createContext({ language: 'javascript' });
+    // stderr comes within the time an unfinished line is held for its end.
+    const events = await run(
+      js.contextId,
+      'const pause = (ms) => new Promise((r) => setTimeout(r, ms));\n' +
+        'process.stdout.write("a"); await pause(2); process.stderr.write("b\\n"); await pause(40); process.stdout.write("c\\n")',
+    );
+    const order = events.filter((e) => e.type === 'stdout' || e.type === 'stderr').map((e) => e.text).join('|');
+    assert.equal(order, 'a|b\n|c\n');
+  });
+
   test('typescript is transpiled and run', async () => {
     const ts = await createContext({ language: 'ts' });
     assert.equal(ts.language, 'typescript');
