@@ -301,14 +301,16 @@ void interpreter_service::begin_run(const context_ptr& ctx,
   }
   ctx->slots[interp::index_of(run->lang())].last_used = std::chrono::steady_clock::now();
   auto id = ctx->id + ":" + std::to_string(++ctx->runs_started);
-  run->start(e, id, [this, ctx, e](interp::code_run::outcome o) {
+  run->start(e, id, [this, ctx, e, weak = std::weak_ptr(run)](interp::code_run::outcome o) {
     // Not inline: the run is finishing inside the executor's event handling.
-    boost::asio::post(strand_, [this, ctx, e, o] { run_finished(ctx, e, o); });
+    auto r = weak.lock();
+    bool unheard = r && r->abandoned();  // its last event reached nobody
+    boost::asio::post(strand_, [this, ctx, e, o, unheard] { run_finished(ctx, e, o, unheard); });
   });
 }
 
 void interpreter_service::run_finished(const context_ptr& ctx, const executor_ptr& e,
-                                       interp::code_run::outcome o) {
+                                       interp::code_run::outcome o, bool unheard) {
   if (ctx->deleted) {
     retire(e);
     return;
@@ -318,6 +320,12 @@ void interpreter_service::run_finished(const context_ptr& ctx, const executor_pt
     auto& slot = ctx->slots[interp::index_of(e->lang())];
     if (slot.exec == e) slot.exec = nullptr;
     retire(e);
+    // Nobody read why (the client had gone): the next run is told instead.
+    if (unheard)
+      slot.loss_report = "The " + std::string(language_name(e->lang())) +
+                         " interpreter of this context was restarted after a run whose client "
+                         "went away did not stop when interrupted; its state is lost and the "
+                         "next run starts a fresh interpreter";
   }
   pump(ctx);
 }

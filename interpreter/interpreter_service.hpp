@@ -92,7 +92,9 @@ class interpreter_service {
   void pump(const context_ptr& ctx);
   void begin_run(const context_ptr& ctx, const std::shared_ptr<interp::code_run>& run,
                  const executor_ptr& e);
-  void run_finished(const context_ptr& ctx, const executor_ptr& e, interp::code_run::outcome o);
+  // `unheard`: the run's client had gone, so its last event reached nobody.
+  void run_finished(const context_ptr& ctx, const executor_ptr& e, interp::code_run::outcome o,
+                    bool unheard);
   void on_executor_exit(const executor_ptr& e, process::exit_status st, bool run_told);
   // Takes an executor out of service: killed, uncounted, its pool refilled.
   void retire(const executor_ptr& e);

@@ -532,6 +532,24 @@ TEST_CASE("a client that goes away interrupts its run", "[interpreter][service]"
   CHECK(next->events[0]["text"] == "8");
 }
 
+TEST_CASE("a run left by its client that ignores the interrupt costs the state, and says so next",
+          "[interpreter][service]") {
+  harness h([](sbx::config& c) { c.kill_grace_ms = 200; });
+  auto ctx = h.create();
+  h.run(ctx->id, "kept = 7");
+  auto s = std::get<std::shared_ptr<harness::stream>>(
+      h.start(ctx->id,
+              "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(30)"));
+  h.run_until([] { return false; }, 100ms);  // the run gets under way
+  s->channel->cancel();
+  auto told = std::get<std::shared_ptr<harness::stream>>(h.start(ctx->id, "=kept"));
+  REQUIRE(h.run_until([&] { return told->ended; }, 10s));
+  CHECK(last(told->events)["ename"] == "InterpreterDied");
+  CHECK(last(told->events)["evalue"].get<std::string>().find("client went away") !=
+        std::string::npos);
+  CHECK(last(h.run(ctx->id, "=kept"))["ename"] == "NameError");
+}
+
 TEST_CASE("when a language's executors are all taken, the least recently used idle one gives way",
           "[interpreter][service]") {
   harness h([](sbx::config& c) { c.python_pool = {0, 2}; });
