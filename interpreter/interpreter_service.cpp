@@ -379,6 +379,14 @@ void interpreter_service::pool_stats(
 void interpreter_service::shutdown() {
   kill_all();
   boost::asio::post(strand_, [this] {
+    // Runs still queued or under way end now, with the contexts they belong to.
+    for (auto& [id, ctx] : contexts_) {
+      ctx->deleted = true;
+      auto queued = std::exchange(ctx->queue, {});
+      for (auto& run : queued) run->abort("The daemon is shutting down");
+      if (auto active = ctx->active) active->abort("The daemon is shutting down");
+      ctx->active = nullptr;
+    }
     for (auto& p : pools_) p->close();
   });
 }
