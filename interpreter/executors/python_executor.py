@@ -384,6 +384,32 @@ def normalize_bundle(data, metadata):
     return out, md
 
 
+def _plain_data(value, budget=100_000):
+    """True when value is JSON data as it is: dicts with str keys, lists,
+    str, int, finite float, bool and None, nested at most 100 deep and at
+    most `budget` values in all (beyond that the json copy is not worth it)."""
+    stack = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        budget -= 1
+        if budget < 0 or depth > 100:
+            return False
+        t = type(v)
+        if t is dict:
+            for k, item in v.items():
+                if type(k) is not str:
+                    return False
+                stack.append((item, depth + 1))
+        elif t is list:
+            stack.extend((item, depth + 1) for item in v)
+        elif t is float:
+            if not math.isfinite(v):
+                return False
+        elif v is not None and t not in (str, int, bool):
+            return False
+    return True
+
+
 def result_event(data, metadata):
     """A result event for a MIME bundle, or None when nothing is left of it."""
     data, md = normalize_bundle(data, metadata)
@@ -642,6 +668,15 @@ class SandboxDisplayHook(DisplayHook):
     # Set twice per run and observed by nothing: a plain attribute, not a
     # trait (see SandboxHistory).
     exec_result = None
+
+    def compute_format_data(self, result):
+        format_dict, md_dict = super().compute_format_data(result)
+        # A dict or list of plain data is JSON as well, as a JavaScript
+        # object is: results[0].json in the SDK.
+        if type(result) in (dict, list) and "application/json" not in format_dict and _plain_data(result):
+            format_dict = dict(format_dict)
+            format_dict["application/json"] = result
+        return format_dict, md_dict
 
     def cull_cache(self):
         # IPython warns on the user's stderr whenever its output cache (Out,

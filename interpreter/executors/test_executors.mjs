@@ -491,6 +491,20 @@ describe('python executor', { timeout: 10 * SLOW }, () => {
     assert.equal(text(kept.results[0]), 'True');
   });
 
+  test('a dict or list of plain data is a JSON result as well as text', async () => {
+    const r = await py.run("{'a': 1, 'b': [True, None, 2.5, 'x']}");
+    assert.deepEqual(r.results[0].data['application/json'], { a: 1, b: [true, null, 2.5, 'x'] });
+    assert.equal(text(r.results[0]), "{'a': 1, 'b': [True, None, 2.5, 'x']}");
+    const list = await py.run('[1, 2, 3]');
+    assert.deepEqual(list.results[0].data['application/json'], [1, 2, 3]);
+    // Not plain data: text only.
+    for (const code of ['{1: "int key"}', '[object()]', "[float('nan')]", '(1, 2)']) {
+      const other = await py.run(code);
+      assert.equal(other.results[0].data['application/json'], undefined, code);
+      assert.ok(text(other.results[0]), code);
+    }
+  });
+
   test('formatters registered for builtin types still apply', async () => {
     const r = await py.run(
       'html = get_ipython().display_formatter.formatters["text/html"]\n' +
