@@ -202,11 +202,28 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
   // would end the session. There the text ends by recording its status in
   // __sbx_s (after a blank line, past a trailing backslash) and the rc call
   // is the ignored left side of `&&`.
+  //
+  // With errexit on, a syntax error would end the shell, where at a prompt
+  // it only fails the line: the errexit runner first has bash parse the
+  // command as the body of a function it then drops, and a command that does
+  // not parse gets status 2 and bash's message, and does not run. (Not when
+  // the command changes shell options or aliases, which its later lines may
+  // need to parse.) The check's eval goes through `command`: bash 5.2 ends
+  // a shell with errexit on at a syntax error inside `builtin eval` even on
+  // the left of ||, but not inside `command eval` (skipped if a function has
+  // taken that name).
+  const std::string syntax_check =
+      "[[ $- != *e* || $__sbx_c == *shopt* || $__sbx_c == *alias* ]] || builtin declare -F "
+      "command >/dev/null || \\command eval \"__sbx_syn() {\"$'\\n'\"$__sbx_c\"$'\\n\\n}' || "
+      "__sbx_s=2; builtin unset -f __sbx_syn; ";
   auto runner = [&](int pair, bool errexit) {
-    return std::string("{ [[ $__sbx_x != *x* ]] || builtin set -x; __sbx_rc \"$__sbx_p\" && :") +
-           "; builtin eval \"$__sbx_c\"" + (errexit ? "$'\\n\\n__sbx_s=$?'" : "$'\\n'") + "; } <&" +
-           null + "- " + ctl + ">&-;__sbx_r" + (errexit ? " \"${__sbx_s-}\"" : "") + ";\\exec " +
-           outputs(pair);
+    std::string run_command =
+        errexit ? "[[ -v __sbx_s ]] || { __sbx_rc \"$__sbx_p\" && :; builtin eval "
+                  "\"$__sbx_c\"$'\\n\\n__sbx_s=$?'; }"
+                : "__sbx_rc \"$__sbx_p\" && :; builtin eval \"$__sbx_c\"$'\\n'";
+    return "{ " + (errexit ? syntax_check : std::string()) +
+           "[[ $__sbx_x != *x* ]] || builtin set -x; " + run_command + "; } <&" + null + "- " +
+           ctl + ">&-;__sbx_r" + (errexit ? " \"${__sbx_s-}\"" : "") + ";\\exec " + outputs(pair);
   };
   const std::string script = "$(<" + proc_fd(daemon_pid, script_fd) + ")";
   std::string out =

@@ -267,6 +267,26 @@ TEST_CASE("under set -e a status errexit ignores does not end the session") {
   CHECK_FALSE(r.ok());
 }
 
+TEST_CASE("under set -e a syntax error fails the command, not the session") {
+  engine e(test_config());
+  REQUIRE(e.run("syntax", "set -e; cd /usr; export KEEP=1").ok());
+  auto r = e.run("syntax", "echo never-runs\nif then fi");
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 2);
+  CHECK(r->out.empty());  // a command that does not parse does not run
+  CHECK(r->err.find("syntax error near unexpected token") != std::string::npos);
+  CHECK(r->err.find("__sbx") == std::string::npos);
+  r = e.run("syntax", "echo \"$KEEP $PWD $?\"; [[ $- == *e* ]] && echo errexit-on");
+  REQUIRE(r.ok());
+  CHECK(r->out == "1 /usr 2\nerrexit-on\n");
+  // Options its own later lines need to parse are set as it runs.
+  r = e.run("syntax", "shopt -s extglob\ncase ab in @(ab|cd)) echo matched;; esac");
+  REQUIRE(r.ok());
+  CHECK(r->out == "matched\n");
+  // Still: a command that fails outright ends the shell, as it would at a prompt.
+  CHECK_FALSE(e.run("syntax", "false; echo not-reached").ok());
+}
+
 TEST_CASE("under set -e a here-document or trailing backslash keeps to the command's text") {
   engine e(test_config());
   REQUIRE(e.run("heredoc", "set -e").ok());
