@@ -2,6 +2,7 @@
 // whole trees, exit codes, log streams with many, slow and vanishing readers.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { json, parseSse, startDaemon, waitFor } from '../lib/daemon.mjs';
@@ -65,6 +66,15 @@ function accepts(port) {
 async function openStream(id, { signal } = {}) {
   const res = await fetch(`${daemon.baseUrl}/api/process/${encodeURIComponent(id)}/stream`, { signal });
   return res;
+}
+
+function parentOf(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0; // gone
+  }
 }
 
 async function readAllEvents(res) {
@@ -236,8 +246,11 @@ describe('kill', () => {
   test('kill ends the whole tree (also a child that left the group): every sleep is gone and the record is killed', async () => {
     const tag = `tree-${process.pid}-${Date.now()}`;
     const p = await startOk(`sleep 300 & sleep 301 & setsid sleep 302 & : ${tag}; wait`);
-    await waitFor(() => pgrep(`sleep 30[012]`).length >= 3, { what: 'three sleeps running' });
-    const before = pgrep('sleep 30[012]');
+    // The sleeps of this process (its children; the pattern alone could also
+    // match a stranger's sleep).
+    const ours = () => pgrep('sleep 30[012]').filter((pid) => parentOf(pid) === p.pid);
+    await waitFor(() => ours().length >= 3, { what: 'three sleeps running' });
+    const before = ours();
     const res = await kill(p.processId);
     assert.equal(res.status, 200);
     assert.equal(res.body.success, true);
