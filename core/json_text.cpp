@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/byte_scan.hpp"
+#include "core/unicode.hpp"
 
 namespace sbx {
 namespace {
@@ -231,19 +232,12 @@ void escape_json_body_in_place(char* out, const char* in, std::size_t n) {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The code unit of a \uXXXX escape at text[i], or -1.
 long escaped_unit(std::string_view text, std::size_t i) {
   if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
   long v = 0;
   for (std::size_t k = i + 2; k < i + 6; ++k) {
-    int d = hex_value(text[k]);
+    int d = digit_value(text[k]);
     if (d < 0) return -1;
     v = v * 16 + d;
   }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/byte_scan.hpp"
+#include "core/unicode.hpp"
 
 namespace sbx::files {
 namespace {
@@ -152,49 +153,35 @@ class scanner {
     if (i_ + 4 > t_.size()) return std::nullopt;
     std::uint32_t v = 0;
     for (int k = 0; k < 4; ++k) {
-      char c = t_[i_++];
-      v <<= 4;
-      if (c >= '0' && c <= '9')
-        v |= static_cast<std::uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f')
-        v |= static_cast<std::uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F')
-        v |= static_cast<std::uint32_t>(c - 'A' + 10);
-      else
-        return std::nullopt;
+      int d = digit_value(t_[i_++]);
+      if (d < 0) return std::nullopt;
+      v = (v << 4) | static_cast<std::uint32_t>(d);
     }
     return v;
   }
 
+  // A lone surrogate (JSON.stringify writes one as an escape when the string
+  // holds it) becomes U+FFFD, as parse_json_lenient reads it.
   template <class Sink>
   bool unicode_escape(Sink& out) {
     auto cp = hex4();
     if (!cp) return false;
     if (*cp >= 0xD800 && *cp <= 0xDBFF) {
-      if (i_ + 2 > t_.size() || t_[i_] != '\\' || t_[i_ + 1] != 'u') return false;
-      i_ += 2;
-      auto lo = hex4();
-      if (!lo || *lo < 0xDC00 || *lo > 0xDFFF) return false;
-      *cp = 0x10000 + ((*cp - 0xD800) << 10) + (*lo - 0xDC00);
+      std::optional<std::uint32_t> lo;
+      if (i_ + 2 <= t_.size() && t_[i_] == '\\' && t_[i_ + 1] == 'u') {
+        auto at = i_;
+        i_ += 2;
+        lo = hex4();
+        if (!lo || *lo < 0xDC00 || *lo > 0xDFFF) {
+          i_ = at;  // not its pair: read as an escape of its own
+          lo.reset();
+        }
+      }
+      *cp = lo ? 0x10000 + ((*cp - 0xD800) << 10) + (*lo - 0xDC00) : 0xFFFD;
     } else if (*cp >= 0xDC00 && *cp <= 0xDFFF) {
-      return false;  // lone low surrogate
+      *cp = 0xFFFD;
     }
-    std::uint32_t c = *cp;
-    if (c < 0x80) {
-      out.put(static_cast<char>(c));
-    } else if (c < 0x800) {
-      out.put(static_cast<char>(0xC0 | (c >> 6)));
-      out.put(static_cast<char>(0x80 | (c & 0x3F)));
-    } else if (c < 0x10000) {
-      out.put(static_cast<char>(0xE0 | (c >> 12)));
-      out.put(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.put(static_cast<char>(0x80 | (c & 0x3F)));
-    } else {
-      out.put(static_cast<char>(0xF0 | (c >> 18)));
-      out.put(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-      out.put(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.put(static_cast<char>(0x80 | (c & 0x3F)));
-    }
+    put_utf8(static_cast<char32_t>(*cp), [&out](char c) { out.put(c); });
     return true;
   }
 

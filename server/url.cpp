@@ -1,14 +1,8 @@
 #include "server/url.hpp"
 
+#include "core/unicode.hpp"
+
 namespace sbx::http {
-namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
 
 std::string percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
@@ -16,7 +10,7 @@ std::string percent_decode(std::string_view s, bool plus_is_space) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (c == '%' && i + 2 < s.size()) {
-      int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+      int hi = digit_value(s[i + 1]), lo = digit_value(s[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out.push_back(static_cast<char>(hi * 16 + lo));
         i += 2;

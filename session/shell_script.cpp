@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "core/unicode.hpp"
+
 namespace sbx::session {
 
 std::string shell_quote(std::string_view text) {
@@ -44,14 +46,6 @@ bool errexit_runner(std::string_view command, bool errexit) {
          command.find("errexit") != std::string_view::npos;
 }
 
-int digit_value(char c, int base) {
-  int v = c >= '0' && c <= '9'   ? c - '0'
-          : c >= 'a' && c <= 'f' ? c - 'a' + 10
-          : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                 : 99;
-  return v < base ? v : -1;
-}
-
 // Reads digits of `base` (at most `max`) from text[i]; -1 when there are none.
 long read_number(std::string_view text, std::size_t& i, int base, int max) {
   long v = -1;
@@ -62,24 +56,6 @@ long read_number(std::string_view text, std::size_t& i, int base, int max) {
     ++i;
   }
   return v;
-}
-
-void append_utf8(std::string& out, unsigned long cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp <= 0x10FFFF) {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // The body of a $'...' word from text[i] (just after the opening quote) to
@@ -132,7 +108,7 @@ std::size_t read_ansi_c_quoted(std::string_view text, std::size_t i, std::string
         } else if (c == 'x') {
           out += static_cast<char>(v);
         } else {
-          append_utf8(out, static_cast<unsigned long>(v));
+          append_utf8(out, static_cast<char32_t>(v));
         }
         break;
       }

@@ -423,6 +423,14 @@ describe('list-files', () => {
   });
 });
 
+describe('write: lone UTF-16 surrogates', () => {
+  test('content holding one (JSON.stringify writes it as an escape) is written with U+FFFD', async () => {
+    const p = fixture('lone-surrogate.txt');
+    assertSuccess(await post('/api/write', { path: p, content: 'a\ud800b\udc00c' }), 'write');
+    assert.equal(fs.readFileSync(p, 'utf8'), 'a\ufffdb\ufffdc');
+  });
+});
+
 describe('write into linked files', () => {
   test('a file with another name (hard link) is written in place: both names show the new content', async () => {
     const a = fixture('linked-a.txt');

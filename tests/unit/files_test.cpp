@@ -163,8 +163,23 @@ TEST_CASE("fast body parser agrees with nlohmann", "[files]") {
     REQUIRE(fast);
     CHECK(*fast == nlohmann::json::parse(body));
     for (std::string bad : {"", "[]", "{", R"({"a":})", R"({"a":"x)", "{\"a\":\"\x01\"}",
-                            R"({"a":1} x)", R"({"a":"\ud800"})", R"({"content":"\ud800"})"})
+                            R"({"a":1} x)", R"({"a":"\ud800\uzzzz"})"})
       CHECK_FALSE(parse_fast(bad, blob));
+  }
+}
+
+TEST_CASE("fast body parser reads lone surrogate escapes as U+FFFD, as the lenient parser does",
+          "[files]") {
+  // What JSON.stringify writes for strings holding lone surrogates.
+  std::string body =
+      R"({"a":"x\ud800y","content":"\udc00|\ud800\u0041|\ud83d\ude00|\ud83d","b":"\\ud800"})";
+  for (std::string_view blob : {"content", "none"}) {
+    auto fast = parse_fast(body, blob);
+    REQUIRE(fast);
+    CHECK(*fast == parse_json_lenient(body));
+    CHECK((*fast)["content"] ==
+          "\xEF\xBF\xBD|\xEF\xBF\xBD"
+          "A|\xF0\x9F\x98\x80|\xEF\xBF\xBD");
   }
 }
 
