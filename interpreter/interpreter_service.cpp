@@ -192,7 +192,6 @@ void interpreter_service::delete_context(std::string id, std::function<void(stat
                       {{"contextId", id}}));
       return;
     }
-    ctx->deleted = true;
     contexts_.erase(id);
     {
       std::lock_guard lock(ids_mutex_);
@@ -200,16 +199,19 @@ void interpreter_service::delete_context(std::string id, std::function<void(stat
     }
     creation_order_.erase(std::remove(creation_order_.begin(), creation_order_.end(), ctx),
                           creation_order_.end());
-    auto reason = "Context " + id + " was deleted";
-    auto queued = std::move(ctx->queue);
-    ctx->queue.clear();
-    for (auto& run : queued) run->abort(reason);
-    if (auto active = ctx->active) active->abort(reason);
+    end_runs(*ctx, "Context " + id + " was deleted");
     for (auto& slot : ctx->slots)
       if (slot.exec) retire(std::exchange(slot.exec, nullptr));
     log::info("code context deleted", {{"contextId", id}});
     done(ok_status());
   });
+}
+
+void interpreter_service::end_runs(interp::code_context& ctx, const std::string& reason) {
+  ctx.deleted = true;
+  auto queued = std::exchange(ctx.queue, {});
+  for (auto& run : queued) run->abort(reason);
+  if (auto active = std::exchange(ctx.active, nullptr)) active->abort(reason);
 }
 
 interpreter_service::context_ptr interpreter_service::find(const std::string& id) const {
@@ -380,13 +382,7 @@ void interpreter_service::shutdown() {
   kill_all();
   boost::asio::post(strand_, [this] {
     // Runs still queued or under way end now, with the contexts they belong to.
-    for (auto& [id, ctx] : contexts_) {
-      ctx->deleted = true;
-      auto queued = std::exchange(ctx->queue, {});
-      for (auto& run : queued) run->abort("The daemon is shutting down");
-      if (auto active = ctx->active) active->abort("The daemon is shutting down");
-      ctx->active = nullptr;
-    }
+    for (auto& [id, ctx] : contexts_) end_runs(*ctx, "The daemon is shutting down");
     for (auto& p : pools_) p->close();
   });
 }

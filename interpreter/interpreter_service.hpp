@@ -89,6 +89,9 @@ class interpreter_service {
   // Frees an executor of `lang` for `asking` when all are taken: the least
   // recently used one of another context that is not running code in it.
   void make_room(interp::language lang, const interp::code_context& asking);
+  // Marks the context deleted and ends its queued and running runs with
+  // `reason` as their last event.
+  void end_runs(interp::code_context& ctx, const std::string& reason);
   void pump(const context_ptr& ctx);
   void begin_run(const context_ptr& ctx, const std::shared_ptr<interp::code_run>& run,
                  const executor_ptr& e);

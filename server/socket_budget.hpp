@@ -60,8 +60,6 @@ class socket_budget {
   // before the first lease is taken.
   void on_room(std::function<void()> fn) { on_room_ = std::move(fn); }
 
-  std::size_t limit() const { return limit_; }
-
  private:
   void give_back(bool upstream);
 

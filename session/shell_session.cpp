@@ -276,8 +276,15 @@ void shell_session::context(session_manager::context_done done) {
   net::post(strand_, [self = shared_from_this(), done = std::move(done)]() mutable {
     // A snapshot on its way (the refresh after a command that may have
     // changed the environment): its answer is the one to give.
-    if (self->current_snapshot_ || (!self->queue_.empty() && self->queue_.front().snapshot)) {
-      self->snapshot_waiters_.push_back(std::move(done));
+    job* coming = self->current_snapshot_ ? &*self->current_snapshot_
+                  : !self->queue_.empty() && self->queue_.front().snapshot ? &self->queue_.front()
+                                                                           : nullptr;
+    if (coming) {
+      coming->context_done = [first = std::move(coming->context_done),
+                              then = std::move(done)](result<session_context> r) {
+        first(r);
+        then(std::move(r));
+      };
       return;
     }
     if (self->current_ || !self->queue_.empty() || self->shell_pid_ < 0 || self->terminated_ ||
@@ -306,8 +313,6 @@ void shell_session::terminate() {
             make_error(codes::internal_error, "Session '" + self->opts_.id + "' was deleted"));
       if (j.context_done) j.context_done(make_error(codes::internal_error, "Session deleted"));
     }
-    for (auto& w : std::exchange(self->snapshot_waiters_, {}))
-      w(make_error(codes::internal_error, "Session deleted"));
     if (self->current_ && !self->current_->answered) {
       self->current_->answered = true;
       self->current_->j.command_done(
@@ -326,8 +331,6 @@ void shell_session::pump() {
       queue_.pop_front();
       if (j.command_done) j.command_done(s.error());
       if (j.context_done) j.context_done(s.error());
-      if (j.snapshot)
-        for (auto& w : std::exchange(snapshot_waiters_, {})) w(s.error());
       return pump();
     }
   }
@@ -485,8 +488,6 @@ void shell_session::on_control(std::size_t n) {
       snapshot_current_ = true;
       auto j = std::move(*current_snapshot_);
       current_snapshot_.reset();
-      auto waiters = std::exchange(snapshot_waiters_, {});
-      for (auto& w : waiters) w(ctx);
       j.context_done(std::move(ctx));
       pump();
     }
@@ -600,9 +601,7 @@ void shell_session::on_shell_exit(int shown) {
   if (current_snapshot_) {
     auto j = std::move(*current_snapshot_);
     current_snapshot_.reset();
-    auto waiters = std::exchange(snapshot_waiters_, {});
     std::lock_guard lock(mutex_);
-    for (auto& w : waiters) w(session_context{cwd_, env_});
     j.context_done(session_context{cwd_, env_});
   }
   {

@@ -112,8 +112,6 @@ class shell_session : public std::enable_shared_from_this<shell_session> {
   // A command of this shell mentioned ERR (as `trap ... ERR` does): its
   // commands take the errexit runner too.
   bool err_trap_ = false;
-  // context() calls waiting for the snapshot in progress or next in line.
-  std::vector<session_manager::context_done> snapshot_waiters_;
   std::unique_ptr<boost::asio::writable_pipe> stdin_;
   std::uint64_t stdin_inode_ = 0;  // the command pipe, as /proc/<shell>/fd/0 names it
   std::unique_ptr<boost::asio::readable_pipe> control_;

@@ -55,6 +55,14 @@ struct engine {
     REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
     return f.get();
   }
+
+  result<session_context> context(const std::string& id) {
+    std::promise<result<session_context>> p;
+    auto f = p.get_future();
+    sessions.context(id, [&p](result<session_context> r) { p.set_value(std::move(r)); });
+    REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    return f.get();
+  }
 };
 
 config test_config() {
@@ -410,11 +418,7 @@ TEST_CASE("parallel sessions run concurrently") {
 TEST_CASE("context reports cwd and exported environment") {
   engine e(test_config());
   REQUIRE(e.run("c", "cd /usr; export CTX_VAR='a b' CTX_LINES=$'one\\ntwo\\tthree'").ok());
-  std::promise<result<session_context>> p;
-  e.sessions.context("c", [&p](result<session_context> r) { p.set_value(std::move(r)); });
-  auto f = p.get_future();
-  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
-  auto ctx = f.get();
+  auto ctx = e.context("c");
   REQUIRE(ctx.ok());
   CHECK(ctx->cwd == "/usr");
   CHECK(std::find(ctx->env.begin(), ctx->env.end(), "CTX_VAR=a b") != ctx->env.end());
@@ -424,22 +428,24 @@ TEST_CASE("context reports cwd and exported environment") {
 
 TEST_CASE("context while a command runs has the environment the commands before it exported") {
   engine e(test_config());
+  auto started =
+      std::filesystem::temp_directory_path() / ("sbx-busy-started-" + std::to_string(::getpid()));
+  std::filesystem::remove(started);
   REQUIRE(e.run("busy", "cd /usr; export BEFORE_BUSY=set-by-export").ok());
-  auto busy = std::async(std::launch::async, [&e] { return e.run("busy", "sleep 1"); });
-  // Asked while `sleep 1` runs: answered at once, from what is known.
-  std::optional<session_context> seen;
+  auto busy = std::async(std::launch::async, [&e, &started] {
+    return e.run("busy", "touch " + started.string() + "; sleep 1");
+  });
+  // Asked while the session is busy: answered at once, from what is known.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!seen && std::chrono::steady_clock::now() < deadline) {
-    std::promise<result<session_context>> p;
-    e.sessions.context("busy", [&p](result<session_context> r) { p.set_value(std::move(r)); });
-    auto ctx = p.get_future().get();
-    REQUIRE(ctx.ok());
-    if (ctx->cwd == "/usr") seen = *ctx;
-  }
-  REQUIRE(seen);
-  CHECK(std::find(seen->env.begin(), seen->env.end(), "BEFORE_BUSY=set-by-export") !=
-        seen->env.end());
+  while (!std::filesystem::exists(started) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval
+  REQUIRE(std::filesystem::exists(started));
+  auto ctx = e.context("busy");
+  REQUIRE(ctx.ok());
+  CHECK(ctx->cwd == "/usr");
+  CHECK(std::find(ctx->env.begin(), ctx->env.end(), "BEFORE_BUSY=set-by-export") != ctx->env.end());
   CHECK(busy.get().ok());
+  std::filesystem::remove(started);
 }
 
 TEST_CASE("duplicate create says already exists") {
