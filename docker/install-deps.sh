@@ -16,7 +16,7 @@ mode="${1:-test}"
 
 build_packages=(
   build-essential cmake pkg-config
-  libboost1.81-all-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libmagic-dev
+  libboost1.81-all-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libmagic-dev python3-dev
 )
 runtime_packages=(
   bash coreutils findutils procps git curl wget ca-certificates file jq zip unzip

@@ -5,26 +5,42 @@
 
 namespace sbx::interp {
 
-std::string executors_dir(const config& cfg) {
+executor_files locate_executor_files(const config& cfg) {
+  namespace fs = std::filesystem;
   std::error_code ec;
+  auto exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  executor_files files;
   // Executors start in the workspace: a relative directory would not resolve there.
   if (!cfg.executors_dir.empty())
-    return std::filesystem::absolute(cfg.executors_dir, ec).lexically_normal().string();
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "interpreter/executors";
-  return (exe.parent_path().parent_path() / "interpreter" / "executors")
-      .lexically_normal()
-      .string();
+    files.dir = fs::absolute(cfg.executors_dir, ec).lexically_normal().string();
+  else if (!exe_dir.empty())
+    files.dir = (exe_dir.parent_path() / "interpreter" / "executors").lexically_normal().string();
+  else
+    files.dir = "interpreter/executors";
+  // An image installs it beside the executors; a build tree has it beside the binary.
+  for (const fs::path& candidate : {fs::path(files.dir), exe_dir}) {
+    if (candidate.empty()) continue;
+    auto module = candidate / "sandboxd_print.so";
+    if (fs::is_regular_file(module, ec)) {
+      files.python_print_module = module.lexically_normal().string();
+      break;
+    }
+  }
+  return files;
 }
 
-std::vector<std::string> executor_argv(language lang, const std::string& dir) {
+std::vector<std::string> executor_argv(language lang, const executor_files& files) {
   switch (lang) {
-    case language::python:
-      return {k_python, dir + "/python_executor.py"};
+    case language::python: {
+      std::vector<std::string> argv{k_python, files.dir + "/python_executor.py"};
+      if (!files.python_print_module.empty())
+        argv.push_back("--print-module=" + files.python_print_module);
+      return argv;
+    }
     case language::javascript:
-      return {"node", dir + "/node_executor.mjs"};
+      return {"node", files.dir + "/node_executor.mjs"};
     case language::typescript:
-      return {"node", dir + "/node_executor.mjs", "--typescript"};
+      return {"node", files.dir + "/node_executor.mjs", "--typescript"};
   }
   return {};
 }

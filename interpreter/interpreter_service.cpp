@@ -51,7 +51,7 @@ code_context_info info_of(const interp::code_context& ctx) {
 interpreter_service::interpreter_service(runtime& rt)
     : rt_(rt),
       strand_(boost::asio::make_strand(rt.io)),
-      executors_dir_(interp::executors_dir(rt.cfg)),
+      executor_files_(interp::locate_executor_files(rt.cfg)),
       executor_env_(interp::executor_environment()) {
   for (auto lang : interp::all_languages)
     pools_[interp::index_of(lang)] = std::make_unique<interp::executor_pool>(
@@ -69,7 +69,9 @@ interpreter_service::~interpreter_service() {
 void interpreter_service::start() {
   if (started_ || stopping_) return;
   started_ = true;
-  log::info("interpreter pools warming", {{"executors", executors_dir_}});
+  log::info("interpreter pools warming",
+            {{"executors", executor_files_.dir},
+             {"python_print_module", executor_files_.python_print_module}});
   for (auto& p : pools_) p->fill();
 }
 
@@ -79,7 +81,7 @@ result<interpreter_service::executor_ptr> interpreter_service::launch(
     return make_error(codes::interpreter_not_ready, "Code interpreter is shutting down");
   interp::launch_spec spec;
   spec.lang = lang;
-  spec.argv = interp::executor_argv(lang, executors_dir_);
+  spec.argv = interp::executor_argv(lang, executor_files_);
   spec.env = executor_env_;
   spec.cwd = rt_.cfg.workspace;
   spec.start_timeout = std::chrono::milliseconds(rt_.cfg.interpreter_spawn_timeout_ms);

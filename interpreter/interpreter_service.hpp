@@ -24,6 +24,7 @@
 #include "core/result.hpp"
 #include "core/runtime.hpp"
 #include "interpreter/code_context.hpp"
+#include "interpreter/executor_command.hpp"
 #include "interpreter/executor_pool.hpp"
 #include "interpreter/language.hpp"
 #include "server/sse.hpp"
@@ -107,7 +108,7 @@ class interpreter_service {
 
   runtime& rt_;
   interp::strand strand_;
-  std::string executors_dir_;
+  interp::executor_files executor_files_;
   std::vector<std::string> executor_env_;
   std::array<std::unique_ptr<interp::executor_pool>, interp::all_languages.size()> pools_;
   std::unordered_map<std::string, context_ptr> contexts_;

@@ -123,6 +123,32 @@ def _make_stream(fd):
 sys.stdout = sys.__stdout__ = _make_stream(1)
 sys.stderr = sys.__stderr__ = _make_stream(2)
 
+
+def install_print_module(argv):
+    """Takes --print-module=PATH out of argv and makes that module's print
+    (sandboxd_print.c: one write per call to a text stream, the builtin's
+    behaviour otherwise) builtins.print.  Without it, or if it does not load,
+    the builtin print stays."""
+    prefix = "--print-module="
+    paths = [a[len(prefix):] for a in argv if a.startswith(prefix)]
+    argv[:] = [a for a in argv if not a.startswith(prefix)]
+    if not paths:
+        return
+    import builtins
+    import importlib.machinery
+    import importlib.util
+
+    try:
+        loader = importlib.machinery.ExtensionFileLoader("sandboxd_print", paths[-1])
+        module = importlib.util.module_from_spec(importlib.util.spec_from_loader("sandboxd_print", loader))
+        loader.exec_module(module)
+    except Exception as exc:  # a module built for another Python
+        sys.__stderr__.write("python_executor: print module not loaded: %s\n" % (exc,))
+        sys.__stderr__.flush()
+        return
+    sys.modules["sandboxd_print"] = module
+    builtins.print = module.print
+
 # Programs started from user code write straight to fds 1/2: what Python has
 # printed before goes first.
 _system = os.system
@@ -1103,6 +1129,7 @@ def configure(msg):
 
 
 def main():
+    install_print_module(sys.argv)
     shell = make_shell()
     if _HIDE_JEDI and "jedi" in sys.modules and sys.modules["jedi"] is None:
         del sys.modules["jedi"]

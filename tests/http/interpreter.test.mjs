@@ -147,6 +147,17 @@ describe('execute', () => {
     assert.equal(events.at(-1).type, 'execution_complete');
   });
 
+  test('print is the one-write print built beside the daemon, and prints as the builtin does', async () => {
+    const events = await run(
+      py.contextId,
+      "import sys, builtins\nprint(1, 'a', sep='-', end='!\\n')\nprint()\nprint('x', file=sys.stderr, flush=True)\n" +
+        "sys.modules['sandboxd_print'].print is builtins.print",
+    );
+    assert.equal(text(events, 'stdout'), '1-a!\n\n');
+    assert.equal(text(events, 'stderr'), 'x\n');
+    assert.equal(events.find((e) => e.type === 'result').text, 'True');
+  });
+
   test('env_vars and cwd reach the code', async () => {
     const events = await run(py.contextId, "import os\n(os.environ['GREETING'], os.getcwd())");
     assert.equal(events.find((e) => e.type === 'result').text, `('hello', '${workspace}')`);

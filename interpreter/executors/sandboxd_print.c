@@ -1,0 +1,226 @@
+/* print() for the Python executor, built as the extension module
+ * sandboxd_print.so and installed as builtins.print.
+ *
+ * The builtin print writes each argument, each separator and the end with a
+ * separate file.write() call, looking up sys.stdout by a C string every time.
+ * When the file is an io.TextIOWrapper (sys.stdout in the executor, or a file
+ * opened in text mode), this one joins the pieces and writes them with one
+ * call: a text wrapper buffers what it is given, so the bytes, their order and
+ * the flushes are the same, and a tight print loop costs about a third less.
+ * For any other file, a sep or end that is not exactly a str, or an unknown
+ * keyword, it calls the original print, so every error and every other
+ * behaviour is the original's.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static PyObject* original_print;
+static PyTypeObject* text_wrapper_type;
+static PyObject* sys_dict;
+static PyObject* str_write;
+static PyObject* str_flush;
+static PyObject* str_stdout;
+static PyObject* str_sep;
+static PyObject* str_end;
+static PyObject* str_file;
+static PyObject* str_space;
+static PyObject* str_newline;
+static PyObject* str_empty;
+
+static PyObject* call_original(PyObject* const* args, size_t nargsf, PyObject* kwnames) {
+  return PyObject_Vectorcall(original_print, args, nargsf, kwnames);
+}
+
+/* Keyword names from a call site are interned, so identity almost always
+ * decides; equality covers names built at run time (print(**kwargs)). */
+static int is_name(PyObject* name, PyObject* interned) {
+  return name == interned || PyUnicode_Compare(name, interned) == 0;
+}
+
+/* Writes text to file; consumes the reference to text. */
+static int write_text(PyObject* file, PyObject* text) {
+  if (text == NULL) return -1;
+  PyObject* call_args[2] = {file, text};
+  PyObject* r =
+      PyObject_VectorcallMethod(str_write, call_args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+  Py_DECREF(text);
+  if (r == NULL) return -1;
+  Py_DECREF(r);
+  return 0;
+}
+
+/* Writes what the original print would write in n calls (arguments,
+ * separators, end) with one call. A text wrapper encodes a piece before it
+ * buffers any of it, so when the joined text cannot be encoded, writing the
+ * pieces one by one leaves what the original would have left: the pieces
+ * before the bad one, and the same error. */
+static int write_joined(PyObject* file, PyObject* const* pieces, Py_ssize_t n) {
+  PyObject* text;
+  if (n == 1) {
+    text = Py_NewRef(pieces[0]);
+  } else if (n == 2) {
+    text = PyUnicode_Concat(pieces[0], pieces[1]);
+  } else {
+    PyObject* tuple = PyTuple_New(n);
+    if (tuple == NULL) return -1;
+    for (Py_ssize_t i = 0; i < n; ++i) PyTuple_SET_ITEM(tuple, i, Py_NewRef(pieces[i]));
+    text = PyUnicode_Join(str_empty, tuple);
+    Py_DECREF(tuple);
+  }
+  if (write_text(file, text) == 0) return 0;
+  if (n == 1 || !PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return -1;
+  PyErr_Clear();
+  for (Py_ssize_t i = 0; i < n; ++i)
+    if (write_text(file, Py_NewRef(pieces[i])) < 0) return -1;
+  return 0;
+}
+
+/* print's writes: str() of every argument, sep between them, end after. If
+ * str() of an argument fails, what comes before it is written first, as by
+ * the original. */
+static int print_to(PyObject* file, PyObject* const* args, Py_ssize_t nargs, PyObject* sep,
+                    PyObject* end) {
+  if (nargs == 0) return write_joined(file, &end, 1);
+  if (nargs == 1) { /* the common case, without a list of pieces */
+    PyObject* pieces[2] = {PyObject_Str(args[0]), end};
+    if (pieces[0] == NULL) return -1;
+    int rc = write_joined(file, pieces, 2);
+    Py_DECREF(pieces[0]);
+    return rc;
+  }
+  Py_ssize_t n = 0;
+  PyObject** pieces = PyMem_New(PyObject*, 2 * nargs);
+  if (pieces == NULL) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  int rc = 0;
+  for (Py_ssize_t i = 0; i < nargs; ++i) {
+    if (i > 0) pieces[n++] = Py_NewRef(sep);
+    PyObject* s = PyObject_Str(args[i]);
+    if (s == NULL) {
+      PyObject *type, *value, *traceback;
+      PyErr_Fetch(&type, &value, &traceback);
+      if (n > 0 && write_joined(file, pieces, n) < 0) PyErr_Clear();
+      PyErr_Restore(type, value, traceback);
+      rc = -1;
+      break;
+    }
+    pieces[n++] = s;
+  }
+  if (rc == 0) {
+    pieces[n++] = Py_NewRef(end);
+    rc = write_joined(file, pieces, n);
+  }
+  for (Py_ssize_t i = 0; i < n; ++i) Py_DECREF(pieces[i]);
+  PyMem_Free(pieces);
+  return rc;
+}
+
+static PyObject* fast_print(PyObject* self, PyObject* const* args, size_t nargsf,
+                            PyObject* kwnames) {
+  (void)self;
+  Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+  PyObject *sep = Py_None, *end = Py_None, *file = Py_None, *flush = NULL;
+  Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+  for (Py_ssize_t k = 0; k < nkw; ++k) {
+    PyObject* name = PyTuple_GET_ITEM(kwnames, k);
+    PyObject* value = args[nargs + k];
+    if (is_name(name, str_sep))
+      sep = value;
+    else if (is_name(name, str_end))
+      end = value;
+    else if (is_name(name, str_file))
+      file = value;
+    else if (is_name(name, str_flush))
+      flush = value;
+    else
+      return call_original(args, nargsf, kwnames);
+  }
+  if (file == Py_None) {
+    file = PyDict_GetItemWithError(sys_dict, str_stdout);
+    if (file == NULL && PyErr_Occurred()) return NULL;
+  }
+  if (file == NULL || Py_TYPE(file) != text_wrapper_type)
+    return call_original(args, nargsf, kwnames);
+  /* The original writes str(sep) and str(end): a str subclass may differ. */
+  if (sep == Py_None)
+    sep = str_space;
+  else if (!PyUnicode_CheckExact(sep))
+    return call_original(args, nargsf, kwnames);
+  if (end == Py_None)
+    end = str_newline;
+  else if (!PyUnicode_CheckExact(end))
+    return call_original(args, nargsf, kwnames);
+  /* The original converts flush before it writes anything. */
+  int do_flush = flush == NULL ? 0 : PyObject_IsTrue(flush);
+  if (do_flush < 0) return NULL;
+
+  Py_INCREF(file); /* str() or a write may replace sys.stdout */
+  int rc = print_to(file, args, nargs, sep, end);
+  if (rc == 0 && do_flush) {
+    PyObject* r = PyObject_CallMethodNoArgs(file, str_flush);
+    if (r == NULL)
+      rc = -1;
+    else
+      Py_DECREF(r);
+  }
+  Py_DECREF(file);
+  if (rc < 0) return NULL;
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef print_def = {"print", (PyCFunction)(void (*)(void))fast_print,
+                                METH_FASTCALL | METH_KEYWORDS, NULL};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "sandboxd_print", NULL, -1, NULL, NULL, NULL, NULL, NULL};
+
+static PyObject* intern(const char* s) {
+  return PyUnicode_InternFromString(s);
+}
+
+PyMODINIT_FUNC PyInit_sandboxd_print(void) {
+  PyObject* builtins = PyImport_ImportModule("builtins");
+  PyObject* io = PyImport_ImportModule("io");
+  PyObject* sys = PyImport_ImportModule("sys");
+  PyObject* module = NULL;
+  if (builtins == NULL || io == NULL || sys == NULL) goto done;
+  original_print = PyObject_GetAttrString(builtins, "print");
+  text_wrapper_type = (PyTypeObject*)PyObject_GetAttrString(io, "TextIOWrapper");
+  sys_dict = PyModule_GetDict(sys);
+  Py_XINCREF(sys_dict);
+  if (original_print == NULL || text_wrapper_type == NULL || sys_dict == NULL) goto done;
+  if (!PyCFunction_Check(original_print) || !PyType_Check(text_wrapper_type)) {
+    PyErr_SetString(PyExc_ImportError, "sandboxd_print: unexpected builtins.print");
+    goto done;
+  }
+  str_write = intern("write");
+  str_flush = intern("flush");
+  str_stdout = intern("stdout");
+  str_sep = intern("sep");
+  str_end = intern("end");
+  str_file = intern("file");
+  str_space = intern(" ");
+  str_newline = intern("\n");
+  str_empty = intern("");
+  if (PyErr_Occurred()) goto done;
+  /* Same name, doc and module as the builtin: help(print) and repr(print)
+   * do not change. */
+  print_def.ml_doc = ((PyCFunctionObject*)original_print)->m_ml->ml_doc;
+  module = PyModule_Create(&module_def);
+  if (module == NULL) goto done;
+  PyObject* builtins_name = PyModule_GetNameObject(builtins);
+  PyObject* fn =
+      builtins_name == NULL ? NULL : PyCFunction_NewEx(&print_def, builtins, builtins_name);
+  Py_XDECREF(builtins_name);
+  if (fn == NULL || PyModule_AddObject(module, "print", fn) < 0) {
+    Py_XDECREF(fn);
+    Py_CLEAR(module);
+  }
+done:
+  Py_XDECREF(builtins);
+  Py_XDECREF(io);
+  Py_XDECREF(sys);
+  return module;
+}
