@@ -31,7 +31,7 @@ struct config {
   std::uint64_t process_log_bytes = 16 * 1024 * 1024;   // per process, per stream
   std::uint64_t finished_log_bytes = 64 * 1024 * 1024;  // all finished processes together
   std::uint64_t git_timeout_ms = 600'000;
-  int io_threads = 2;
+  int io_threads = 1;
   int blocking_threads = 4;
 
   std::string workspace = "/workspace";

@@ -42,6 +42,10 @@ std::string result_body(const std::string& command, std::int64_t ms, const comma
   return out;
 }
 
+// Past this much output the body is written on the blocking pool, so that one
+// large answer does not hold up the requests behind it on the I/O thread.
+constexpr std::size_t k_inline_body_max = 256 * 1024;
+
 }  // namespace
 
 void execute(app& a, http::request req, http::responder done) {
@@ -57,16 +61,22 @@ void execute(app& a, http::request req, http::responder done) {
   command_request run{cmd.command, cmd.cwd, cmd.env, cmd.timeout_ms};
   a.sessions().execute(
       cmd.session_id, std::move(run),
-      [done, command = cmd.command, session_id = cmd.session_id, named = cmd.session_named,
-       started](result<command_result> r) {
+      [&a, done, command = cmd.command, session_id = cmd.session_id, named = cmd.session_named,
+       started](result<command_result> r) mutable {
         if (!r) return done(r.error());
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
-        r->out = shape_output(std::move(r->out));
-        r->err = shape_output(std::move(r->err));
-        done(http::response::text(result_body(command, ms, *r, named ? &session_id : nullptr),
-                                  "application/json"));
+        bool inline_body = r->out.size() + r->err.size() <= k_inline_body_max;
+        auto respond = [command = std::move(command), session_id = std::move(session_id), named, ms,
+                        r = std::move(*r)]() mutable {
+          r.out = shape_output(std::move(r.out));
+          r.err = shape_output(std::move(r.err));
+          return http::response::text(result_body(command, ms, r, named ? &session_id : nullptr),
+                                      "application/json");
+        };
+        if (inline_body) return done(respond());
+        a.run_blocking(std::move(done), std::move(respond));
       });
 }
 

@@ -33,6 +33,11 @@ namespace {
 // longer ones in the memfd (an open and a read whatever the size).
 constexpr std::size_t k_inline_max = 96;
 
+// Sets $? to the previous command's status, as the left side of && so that
+// errexit and ERR traps let it be. The function call is made only for a
+// non-zero status: a call costs more than the whole test.
+const std::string restore_status = "{ [[ $__sbx_p == 0 ]] || __sbx_rc \"$__sbx_p\"; } && :; ";
+
 std::string proc_fd(int daemon_pid, int fd) {
   return "/proc/" + std::to_string(daemon_pid) + "/fd/" + std::to_string(fd);
 }
@@ -168,7 +173,7 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
       record + " || { __sbx_h; " + record + "; }; builtin unset -f exec; }\n";
   // The text a command line evaluates at top level, as if typed: `return`
   // outside a function is the usual error, and bash's messages carry no file
-  // name. __sbx_rc sets $? to the previous command's status. The newline
+  // name. restore_status sets $? to the previous command's status. The newline
   // after the command ends a trailing here-document or comment. After the
   // report the shell takes pair N as stdout/stderr.
   //
@@ -193,10 +198,10 @@ std::string preamble(int daemon_pid, int script_fd, const output_slots& slots) {
       "command >/dev/null || \\command eval \"__sbx_syn() {\"$'\\n'\"$__sbx_c\"$'\\n\\n}' || "
       "__sbx_s=2; builtin unset -f __sbx_syn; ";
   auto runner = [&](int pair, bool errexit) {
-    std::string run_command =
-        errexit ? "[[ -v __sbx_s ]] || { __sbx_rc \"$__sbx_p\" && :; builtin eval "
-                  "\"$__sbx_c\"$'\\n\\n__sbx_s=$?'; }"
-                : "__sbx_rc \"$__sbx_p\" && :; builtin eval \"$__sbx_c\"$'\\n'";
+    std::string run_command = errexit ? "[[ -v __sbx_s ]] || { " + restore_status +
+                                            "builtin eval "
+                                            "\"$__sbx_c\"$'\\n\\n__sbx_s=$?'; }"
+                                      : restore_status + "builtin eval \"$__sbx_c\"$'\\n'";
     return "{ " + (errexit ? syntax_check : std::string()) +
            "[[ $__sbx_x != *x* ]] || builtin set -x; " + run_command + "; } <&" + null + "- " +
            ctl + ">&-;__sbx_r" + (errexit ? " \"${__sbx_s-}\"" : "") + ";\\exec " + outputs(pair);
@@ -237,7 +242,7 @@ command_input command_input_for(std::string_view command, const std::optional<st
     text = "( ";
     if (cwd) text += "builtin cd -- " + shell_quote(*cwd) + " || builtin exit 1; ";
     for (const auto& [k, v] : env) text += "builtin export " + k + "=" + shell_quote(v) + "; ";
-    text += "__sbx_rc \"$__sbx_p\" && :; builtin eval " + shell_quote(command) + "$'\\n' )";
+    text += restore_status + "builtin eval " + shell_quote(command) + "$'\\n' )";
   } else {
     text = command;
   }

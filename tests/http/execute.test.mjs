@@ -180,6 +180,15 @@ describe('foreground execution', () => {
     assert.equal((await run('echo recovered', sid, { timeoutMs: 15000 })).stdout, 'recovered');
   });
 
+  test('a large answer (written off the I/O thread) is whole, with the shaped output', async () => {
+    const r = await run('head -c 600000 /dev/zero | tr "\\0" b; echo; printf "e\\0rr\\n" >&2; (exit 4)', 'large');
+    assert.equal(r.stdout, 'b'.repeat(600000));
+    assert.equal(r.stderr, 'err');
+    assert.equal(r.exitCode, 4);
+    assert.equal(r.success, false);
+    assert.equal(r.sessionId, 'large');
+  });
+
   test('output beyond MAX_OUTPUT_SIZE_BYTES is a clear error', async () => {
     const r = await exec({ command: 'head -c 5000000 /dev/zero | tr "\\0" a', sessionId: 'big' });
     assert.equal(r.status, 500);
