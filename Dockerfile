@@ -26,6 +26,7 @@ RUN bash docker/install-deps.sh runtime \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /workspace
 COPY --from=build /src/build/sandboxd /usr/local/bin/sandboxd
+COPY --from=build /src/build/sandboxd_print.so interpreter/executors/sandboxd_print.so
 COPY startup.sh ./startup.sh
 EXPOSE 3000
 CMD ["./startup.sh"]
