@@ -124,6 +124,20 @@ sys.stdout = sys.__stdout__ = _make_stream(1)
 sys.stderr = sys.__stderr__ = _make_stream(2)
 
 
+def reopen_closed_streams():
+    """A cell that closed sys.stdout or sys.stderr (directly, or with a
+    `with sys.stdout:` block) would make every later print in the context
+    fail: the next run gets fresh streams on fds 1 and 2 instead."""
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        old = getattr(sys, "__%s__" % name)
+        if not getattr(old, "closed", False):
+            continue
+        new = _make_stream(fd)
+        setattr(sys, "__%s__" % name, new)
+        if getattr(sys, name) is old:
+            setattr(sys, name, new)
+
+
 def install_print_module(argv):
     """Takes --print-module=PATH out of argv and makes that module's print
     (sandboxd_print.c: one write per call to a text stream, the builtin's
@@ -1016,6 +1030,7 @@ def execute(shell, msg):
     code = msg.get("code")
     if not isinstance(code, str):
         code = "" if code is None else str(code)
+    reopen_closed_streams()
     STATE.current_id = exec_id
     STATE.execution_count += 1
     count = STATE.execution_count

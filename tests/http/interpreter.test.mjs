@@ -158,6 +158,17 @@ describe('execute', () => {
     assert.equal(events.find((e) => e.type === 'result').text, 'True');
   });
 
+  test('a cell that closes sys.stdout and sys.stderr leaves the next run printing', async () => {
+    const ctx = await createContext();
+    const closing = await run(ctx.contextId, 'import sys\nsys.stdout.close()\nsys.stderr.close()');
+    assert.equal(closing.at(-1).type, 'execution_complete');
+    const events = await run(ctx.contextId, "import sys\nprint('out')\nprint('err', file=sys.stderr)\nsys.stdout is sys.__stdout__");
+    assert.equal(text(events, 'stdout'), 'out\n');
+    assert.equal(text(events, 'stderr'), 'err\n');
+    assert.equal(events.find((e) => e.type === 'result').text, 'True');
+    await json(daemon.baseUrl, 'DELETE', `/api/contexts/${ctx.contextId}`);
+  });
+
   test('env_vars and cwd reach the code', async () => {
     const events = await run(py.contextId, "import os\n(os.environ['GREETING'], os.getcwd())");
     assert.equal(events.find((e) => e.type === 'result').text, `('hello', '${workspace}')`);
