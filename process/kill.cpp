@@ -86,12 +86,22 @@ std::vector<tree_member> tree_of(const std::vector<proc_entry>& table, pid_t lea
 }
 
 void signal_tree(const std::vector<tree_member>& members, pid_t leader, int sig) {
-  // The group first: it also reaches members forked after the scan.
-  if (leader > 0) kill(-leader, sig);
-  for (const auto& m : members) {
-    auto now = read_stat(m.pid);
-    if (now && now->start_ticks == m.start_ticks && !is_gone(now->state)) kill(m.pid, sig);
-  }
+  // A stopped process acts on a signal only once it is continued: SIGCONT
+  // follows, as a shell's kill does for a stopped job, so that a stopped tree
+  // ends now rather than at SIGKILL after the grace. Not after the signals
+  // that stop or continue, nor SIGKILL, which needs no waking.
+  bool wake = sig != SIGKILL && sig != SIGCONT && sig != SIGSTOP && sig != SIGTSTP &&
+              sig != SIGTTIN && sig != SIGTTOU;
+  auto send = [&](int s) {
+    // The group first: it also reaches members forked after the scan.
+    if (leader > 0) kill(-leader, s);
+    for (const auto& m : members) {
+      auto now = read_stat(m.pid);
+      if (now && now->start_ticks == m.start_ticks && !is_gone(now->state)) kill(m.pid, s);
+    }
+  };
+  send(sig);
+  if (wake) send(SIGCONT);
 }
 
 bool any_alive(const std::vector<tree_member>& members) {

@@ -33,7 +33,8 @@ std::vector<tree_member> tree_of(const std::vector<proc_entry>& table, pid_t lea
                                  bool leader_unreaped);
 
 // Sends sig to the leader's process group and to each member that is still
-// the same process.
+// the same process, then SIGCONT (unless sig stops, continues or is SIGKILL),
+// so that stopped members act on it.
 void signal_tree(const std::vector<tree_member>& members, pid_t leader, int sig);
 
 // True while any member is running (zombies count as gone).

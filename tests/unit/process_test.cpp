@@ -267,6 +267,20 @@ TEST_CASE("a tree that ignores SIGTERM is killed after the grace") {
   CHECK(done.exit_code == 128 + SIGKILL);
 }
 
+TEST_CASE("a stopped tree ends at SIGTERM, not at SIGKILL after the grace") {
+  harness h(test_config(/*kill_grace_ms=*/60'000));
+  auto p = h.start("sleep 300 & wait");
+  REQUIRE(p.ok());
+  REQUIRE(eventually([&] { return tree(*p->pid).size() >= 2; }));
+  auto members = tree(*p->pid);
+  REQUIRE(::kill(-*p->pid, SIGSTOP) == 0);
+  REQUIRE(h.registry.kill(p->id, SIGTERM).ok());
+  CHECK(eventually([&] { return !process::any_alive(members); }, std::chrono::seconds(10)));
+  auto done = wait_final(h, p->id);
+  CHECK(done.status == process_status::killed);
+  CHECK(done.exit_code == 128 + SIGTERM);
+}
+
 TEST_CASE("kill answers for unknown and finished processes") {
   harness h;
   auto unknown = h.registry.kill("nope", SIGTERM);
