@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <variant>
@@ -15,6 +16,7 @@
 
 #include "core/config.hpp"
 #include "core/runtime.hpp"
+#include "interpreter/executor_command.hpp"
 #include "interpreter/interpreter_service.hpp"
 #include "interpreter/language.hpp"
 #include "interpreter/protocol.hpp"
@@ -32,6 +34,29 @@ TEST_CASE("language names and aliases", "[interpreter]") {
   CHECK(sbx::interp::parse_language("ts") == language::typescript);
   CHECK_FALSE(sbx::interp::parse_language("ruby").has_value());
   CHECK_FALSE(sbx::interp::parse_language("").has_value());
+}
+
+TEST_CASE("the Python executor gets the print module found beside the executors", "[interpreter]") {
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path() / ("sbx-executors-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  sbx::config cfg;
+  cfg.executors_dir = dir.string();
+  // None in the directory, and none beside the test binary.
+  auto files = sbx::interp::locate_executor_files(cfg);
+  CHECK(files.dir == dir.string());
+  CHECK(files.python_print_module.empty());
+  CHECK(sbx::interp::executor_argv(sbx::interp::language::python, files) ==
+        std::vector<std::string>{sbx::interp::k_python, dir.string() + "/python_executor.py"});
+  { std::ofstream(dir / "sandboxd_print.so") << "x"; }
+  files = sbx::interp::locate_executor_files(cfg);
+  CHECK(files.python_print_module == (dir / "sandboxd_print.so").string());
+  CHECK(sbx::interp::executor_argv(sbx::interp::language::python, files).back() ==
+        "--print-module=" + (dir / "sandboxd_print.so").string());
+  // Only Python takes it.
+  CHECK(sbx::interp::executor_argv(sbx::interp::language::javascript, files) ==
+        std::vector<std::string>{"node", dir.string() + "/node_executor.mjs"});
+  fs::remove_all(dir);
 }
 
 TEST_CASE("executor event lines", "[interpreter]") {
