@@ -117,44 +117,63 @@ static int print_to(PyObject* file, PyObject* const* args, Py_ssize_t nargs, PyO
   return rc;
 }
 
+/* The original print for the cases this one leaves to it, with flush
+ * already converted (its __bool__ must run once, as in the original). */
+static PyObject* call_original_converted(PyObject* const* args, size_t nargsf, PyObject* kwnames,
+                                         Py_ssize_t flush_at, int do_flush) {
+  if (flush_at < 0) return call_original(args, nargsf, kwnames);
+  Py_ssize_t total = PyVectorcall_NARGS(nargsf) + PyTuple_GET_SIZE(kwnames);
+  PyObject** copy = PyMem_New(PyObject*, total);
+  if (copy == NULL) return PyErr_NoMemory();
+  for (Py_ssize_t i = 0; i < total; ++i) copy[i] = args[i];
+  copy[flush_at] = do_flush ? Py_True : Py_False;
+  PyObject* r = call_original(copy, PyVectorcall_NARGS(nargsf), kwnames);
+  PyMem_Free(copy);
+  return r;
+}
+
 static PyObject* fast_print(PyObject* self, PyObject* const* args, size_t nargsf,
                             PyObject* kwnames) {
   (void)self;
   Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
   PyObject *sep = Py_None, *end = Py_None, *file = Py_None, *flush = NULL;
+  Py_ssize_t flush_at = -1;
   Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
   for (Py_ssize_t k = 0; k < nkw; ++k) {
     PyObject* name = PyTuple_GET_ITEM(kwnames, k);
     PyObject* value = args[nargs + k];
-    if (is_name(name, str_sep))
+    if (is_name(name, str_sep)) {
       sep = value;
-    else if (is_name(name, str_end))
+    } else if (is_name(name, str_end)) {
       end = value;
-    else if (is_name(name, str_file))
+    } else if (is_name(name, str_file)) {
       file = value;
-    else if (is_name(name, str_flush))
+    } else if (is_name(name, str_flush)) {
       flush = value;
-    else
+      flush_at = nargs + k;
+    } else {
       return call_original(args, nargsf, kwnames);
+    }
   }
+  /* As in the original, flush is converted first: its __bool__ may replace
+   * sys.stdout, and print then writes to the new one. */
+  int do_flush = flush == NULL ? 0 : PyObject_IsTrue(flush);
+  if (do_flush < 0) return NULL;
   if (file == Py_None) {
     file = PyDict_GetItemWithError(sys_dict, str_stdout);
     if (file == NULL && PyErr_Occurred()) return NULL;
   }
-  if (file == NULL || Py_TYPE(file) != text_wrapper_type)
-    return call_original(args, nargsf, kwnames);
   /* The original writes str(sep) and str(end): a str subclass may differ. */
   if (sep == Py_None)
     sep = str_space;
   else if (!PyUnicode_CheckExact(sep))
-    return call_original(args, nargsf, kwnames);
+    file = NULL;
   if (end == Py_None)
     end = str_newline;
   else if (!PyUnicode_CheckExact(end))
-    return call_original(args, nargsf, kwnames);
-  /* The original converts flush before it writes anything. */
-  int do_flush = flush == NULL ? 0 : PyObject_IsTrue(flush);
-  if (do_flush < 0) return NULL;
+    file = NULL;
+  if (file == NULL || Py_TYPE(file) != text_wrapper_type)
+    return call_original_converted(args, nargsf, kwnames, flush_at, do_flush);
 
   Py_INCREF(file); /* str() or a write may replace sys.stdout */
   int rc = print_to(file, args, nargs, sep, end);

@@ -161,6 +161,54 @@ def swapping():
     return case
 
 
+class SwapsStdoutWhenAsked:
+    """Its truth replaces sys.stdout: the text file print found must survive."""
+
+    def __init__(self, other):
+        self.other = other
+
+    def __bool__(self):
+        sys.stdout = self.other
+        return True
+
+
+def flush_swapping():
+    def case(p):
+        f, raw = text_file()
+        other, other_raw = text_file()
+        sys.stdout = f
+        del f  # sys.stdout holds the only reference until flush's truth drops it
+        p("kept", flush=SwapsStdoutWhenAsked(other))
+        return other_raw.writes
+
+    return case
+
+
+class CountedTruth:
+    def __init__(self):
+        self.asked = 0
+
+    def __bool__(self):
+        self.asked += 1
+        return True
+
+
+def flush_asked_once(**kw):
+    """flush's __bool__ runs once, also when the builtin print does the work."""
+
+    def case(p):
+        truth = CountedTruth()
+        r = CallRecorder()
+        try:
+            p("a", file=r, flush=truth, **kw)
+        except BaseException as exc:
+            exc.observed = (truth.asked, r.calls)
+            raise
+        return truth.asked, r.calls
+
+    return case
+
+
 def closed_file():
     def case(p):
         f, _ = text_file()
@@ -225,6 +273,9 @@ CASES = {
     "redirect_stdout to StringIO": redirected(),
     "closed file": closed_file(),
     "str() replaces sys.stdout": swapping(),
+    "flush's truth replaces sys.stdout": flush_swapping(),
+    "flush's truth asked once, other file": flush_asked_once(),
+    "flush's truth asked once, bad sep": flush_asked_once(sep=3),
 }
 
 
