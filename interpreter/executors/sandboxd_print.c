@@ -4,12 +4,14 @@
  * The builtin print writes each argument, each separator and the end with a
  * separate file.write() call, looking up sys.stdout by a C string every time.
  * When the file is an io.TextIOWrapper (sys.stdout in the executor, or a file
- * opened in text mode), this one joins the pieces and writes them with one
- * call: a text wrapper buffers what it is given, so the bytes, their order and
- * the flushes are the same, and a tight print loop costs about a third less.
- * For any other file, a sep or end that is not exactly a str, or an unknown
- * keyword, it calls the original print, so every error and every other
- * behaviour is the original's.
+ * opened in text mode) and every argument is a str, int, float, bool or None
+ * (whose str() runs no Python code), this one joins the pieces and writes
+ * them with one call: a text wrapper buffers what it is given, so the bytes,
+ * their order and the flushes are the same, and a tight print loop costs about
+ * a third less. In every other case (another file, an object whose __str__
+ * might print or touch the file, a sep or end that is not exactly a str, an
+ * unknown keyword) it calls the original print, so every error and every
+ * other behaviour is the original's.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -118,18 +120,53 @@ static int print_to(PyObject* file, PyObject* const* args, Py_ssize_t nargs, PyO
 }
 
 /* The original print for the cases this one leaves to it, with flush
- * already converted (its __bool__ must run once, as in the original). */
+ * already converted (its __bool__ must run once, as in the original). A
+ * sys.stdout it would look up again is passed as file=, held by this call:
+ * the builtin keeps only a borrowed reference, and a write that replaces
+ * sys.stdout would free the file under it (a crash in CPython 3.11). */
 static PyObject* call_original_converted(PyObject* const* args, size_t nargsf, PyObject* kwnames,
-                                         Py_ssize_t flush_at, int do_flush) {
-  if (flush_at < 0) return call_original(args, nargsf, kwnames);
-  Py_ssize_t total = PyVectorcall_NARGS(nargsf) + PyTuple_GET_SIZE(kwnames);
-  PyObject** copy = PyMem_New(PyObject*, total);
+                                         Py_ssize_t flush_at, int do_flush, PyObject* stdout_file) {
+  if (flush_at < 0 && stdout_file == NULL) return call_original(args, nargsf, kwnames);
+  Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+  Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+  Py_ssize_t extra = stdout_file == NULL ? 0 : 1;
+  PyObject** copy = PyMem_New(PyObject*, nargs + nkw + extra);
   if (copy == NULL) return PyErr_NoMemory();
-  for (Py_ssize_t i = 0; i < total; ++i) copy[i] = args[i];
-  copy[flush_at] = do_flush ? Py_True : Py_False;
-  PyObject* r = call_original(copy, PyVectorcall_NARGS(nargsf), kwnames);
+  for (Py_ssize_t i = 0; i < nargs + nkw; ++i) copy[i] = args[i];
+  if (flush_at >= 0) copy[flush_at] = do_flush ? Py_True : Py_False;
+  PyObject* names = kwnames;
+  if (stdout_file != NULL) {
+    copy[nargs + nkw] = stdout_file;
+    names = PyTuple_New(nkw + 1);
+    if (names == NULL) {
+      PyMem_Free(copy);
+      return NULL;
+    }
+    for (Py_ssize_t k = 0; k < nkw; ++k)
+      PyTuple_SET_ITEM(names, k, Py_NewRef(PyTuple_GET_ITEM(kwnames, k)));
+    PyTuple_SET_ITEM(names, nkw, Py_NewRef(str_file));
+    Py_INCREF(stdout_file);
+  }
+  PyObject* r = call_original(copy, (size_t)nargs, names);
+  if (stdout_file != NULL) {
+    Py_DECREF(stdout_file);
+    Py_DECREF(names);
+  }
   PyMem_Free(copy);
   return r;
+}
+
+/* Arguments whose str() runs no Python code: with any other, str() may print
+ * or touch the file (a __str__ with side effects), and only the original's
+ * order of conversions and writes gives the same output. */
+static int plain_arguments(PyObject* const* args, Py_ssize_t nargs) {
+  for (Py_ssize_t i = 0; i < nargs; ++i) {
+    PyObject* a = args[i];
+    if (!PyUnicode_CheckExact(a) && !PyLong_CheckExact(a) && !PyFloat_CheckExact(a) &&
+        !PyBool_Check(a) && a != Py_None)
+      return 0;
+  }
+  return 1;
 }
 
 static PyObject* fast_print(PyObject* self, PyObject* const* args, size_t nargsf,
@@ -159,9 +196,11 @@ static PyObject* fast_print(PyObject* self, PyObject* const* args, size_t nargsf
    * sys.stdout, and print then writes to the new one. */
   int do_flush = flush == NULL ? 0 : PyObject_IsTrue(flush);
   if (do_flush < 0) return NULL;
+  PyObject* stdout_file = NULL; /* borrowed, while no Python code runs */
   if (file == Py_None) {
-    file = PyDict_GetItemWithError(sys_dict, str_stdout);
+    file = stdout_file = PyDict_GetItemWithError(sys_dict, str_stdout);
     if (file == NULL && PyErr_Occurred()) return NULL;
+    if (file == Py_None) stdout_file = NULL; /* the original prints nothing */
   }
   /* The original writes str(sep) and str(end): a str subclass may differ. */
   if (sep == Py_None)
@@ -172,8 +211,8 @@ static PyObject* fast_print(PyObject* self, PyObject* const* args, size_t nargsf
     end = str_newline;
   else if (!PyUnicode_CheckExact(end))
     file = NULL;
-  if (file == NULL || Py_TYPE(file) != text_wrapper_type)
-    return call_original_converted(args, nargsf, kwnames, flush_at, do_flush);
+  if (file == NULL || Py_TYPE(file) != text_wrapper_type || !plain_arguments(args, nargs))
+    return call_original_converted(args, nargsf, kwnames, flush_at, do_flush, stdout_file);
 
   Py_INCREF(file); /* str() or a write may replace sys.stdout */
   int rc = print_to(file, args, nargs, sep, end);

@@ -209,6 +209,50 @@ def flush_asked_once(**kw):
     return case
 
 
+class WritesWhenStr:
+    """str() of it writes to sys.stdout, or prints: the order must be the builtin's."""
+
+    def __init__(self, how):
+        self.how = how
+
+    def __str__(self):
+        if self.how == "write":
+            sys.stdout.write("W")
+        else:
+            print("inner")
+        return "S"
+
+
+def side_effects(how):
+    def case(p):
+        f, raw = text_file()
+        sys.stdout = f
+        p("x", WritesWhenStr(how), "y")
+        f.flush()
+        return b"".join(raw.writes)
+
+    return case
+
+
+class Reencodes:
+    def __init__(self, f):
+        self.f = f
+
+    def __str__(self):
+        self.f.reconfigure(encoding="latin-1")
+        return "\u00e9"
+
+
+def reencoding():
+    def case(p):
+        f, raw = text_file()
+        p("\u00e9", Reencodes(f), file=f)
+        f.flush()
+        return b"".join(raw.writes)
+
+    return case
+
+
 def closed_file():
     def case(p):
         f, _ = text_file()
@@ -275,8 +319,37 @@ CASES = {
     "str() replaces sys.stdout": swapping(),
     "flush's truth replaces sys.stdout": flush_swapping(),
     "flush's truth asked once, other file": flush_asked_once(),
+    "str() writes to sys.stdout": side_effects("write"),
+    "str() prints": side_effects("print"),
+    "str() changes the file's encoding": reencoding(),
+    "plain arguments: bool, None, float, int": on_text_file(True, None, 1.5, 10**30, -0.0),
     "flush's truth asked once, bad sep": flush_asked_once(sep=3),
 }
+
+
+WRITE_REPLACES_STDOUT = """
+import sys, importlib.machinery, importlib.util
+loader = importlib.machinery.ExtensionFileLoader("sandboxd_print", sys.argv[1])
+m = importlib.util.module_from_spec(importlib.util.spec_from_loader("sandboxd_print", loader))
+loader.exec_module(m)
+real = sys.stdout
+class W:
+    def write(self, x):
+        sys.stdout = real
+        real.write("[" + x + "]")
+sys.stdout = W()
+m.print("a", "b")
+real.flush()
+"""
+
+
+def write_replacing_stdout(path):
+    """A write that replaces sys.stdout frees the file under CPython 3.11's
+    own print (a crash); this print holds it."""
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-c", WRITE_REPLACES_STDOUT, path], capture_output=True)
+    return r.returncode, r.stdout
 
 
 def main():
@@ -296,6 +369,13 @@ def main():
         else:
             failed += 1
             print("FAIL print.%s differs" % attr)
+    got = write_replacing_stdout(sys.argv[1])
+    if got == (0, b"[a][ ][b][\n]"):
+        passed += 1
+        print("ok   a write that replaces sys.stdout")
+    else:
+        failed += 1
+        print("FAIL a write that replaces sys.stdout: %r" % (got,))
     if repr(fast) == repr(ORIGINAL):
         passed += 1
     else:
