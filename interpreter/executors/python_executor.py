@@ -124,18 +124,33 @@ sys.stdout = sys.__stdout__ = _make_stream(1)
 sys.stderr = sys.__stderr__ = _make_stream(2)
 
 
+def _unusable(stream):
+    try:
+        return stream is None or stream.closed
+    except Exception:  # detached: even `closed` raises
+        return True
+
+
 def reopen_closed_streams():
-    """A cell that closed sys.stdout or sys.stderr (directly, or with a
-    `with sys.stdout:` block) would make every later print in the context
-    fail: the next run gets fresh streams on fds 1 and 2 instead."""
+    """A cell that closed, detached or deleted sys.stdout or sys.stderr
+    (directly, or with a `with sys.stdout:` block) would make every later
+    print in the context fail: the next run gets fresh streams on fds 1 and
+    2 instead."""
     for name, fd in (("stdout", 1), ("stderr", 2)):
-        old = getattr(sys, "__%s__" % name)
-        if not getattr(old, "closed", False):
-            continue
-        new = _make_stream(fd)
-        setattr(sys, "__%s__" % name, new)
-        if getattr(sys, name) is old:
+        old = getattr(sys, "__%s__" % name, None)
+        if _unusable(old):
+            new = _make_stream(fd)
+            setattr(sys, "__%s__" % name, new)
+        else:
+            new = old
+        if not hasattr(sys, name) or (getattr(sys, name) is old and new is not old):
             setattr(sys, name, new)
+
+
+def user_stderr():
+    """Where the executor writes for the user (tracebacks, warnings):
+    sys.stderr, or the real stream if a cell deleted or cleared it."""
+    return getattr(sys, "stderr", None) or sys.__stderr__
 
 
 def install_print_module(argv):
@@ -372,10 +387,10 @@ _libc = None
 def flush_std():
     """Flush Python's streams and C stdio (output of C extensions)."""
     global _libc
-    for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+    for name in ("stdout", "stderr", "__stdout__", "__stderr__"):
         try:
-            s.flush()
-        except Exception:
+            getattr(sys, name).flush()
+        except Exception:  # deleted, replaced by None, closed, detached
             pass
     try:
         if _libc is None:
@@ -857,7 +872,7 @@ class SandboxShell(InteractiveShell):
             STATE.captured_error = (etype, evalue, stb)
         else:  # a second traceback in the same run (e.g. from an event hook)
             try:
-                sys.stderr.write(strip_ansi(self.InteractiveTB.stb2text(stb)) + "\n")
+                user_stderr().write(strip_ansi(self.InteractiveTB.stb2text(stb)) + "\n")
             except Exception:
                 pass
 
@@ -983,12 +998,12 @@ def _exit_fork_child(result, failure):
         if isinstance(exc.code, int):
             status = exc.code & 0xFF
         elif exc.code is not None:
-            sys.stderr.write("%s\n" % (exc.code,))
+            user_stderr().write("%s\n" % (exc.code,))
             status = 1
     elif exc is not None or failure is not None or STATE.captured_error is not None:
         status = 1
         if STATE.captured_error is not None:
-            sys.stderr.write("\n".join(format_error(*STATE.captured_error)["traceback"]) + "\n")
+            user_stderr().write("\n".join(format_error(*STATE.captured_error)["traceback"]) + "\n")
     flush_std()
     os._exit(status)
 
@@ -1017,8 +1032,8 @@ def collect_figures():
         except KeyboardInterrupt:
             raise
         except Exception:
-            sys.stderr.write("Failed to render matplotlib figure %s:\n" % num)
-            sys.stderr.write(traceback.format_exc())
+            user_stderr().write("Failed to render matplotlib figure %s:\n" % num)
+            user_stderr().write(traceback.format_exc())
     try:
         plt.close("all")
     except Exception:
@@ -1086,7 +1101,7 @@ def execute(shell, msg):
         # (e.g. an exception inside a post-execute hook)
         etype, evalue, stb = STATE.captured_error
         try:
-            sys.stderr.write("\n".join(format_error(etype, evalue, stb)["traceback"]) + "\n")
+            user_stderr().write("\n".join(format_error(etype, evalue, stb)["traceback"]) + "\n")
         except Exception:
             pass
 
@@ -1108,7 +1123,7 @@ def execute(shell, msg):
             if ev is not None:
                 tail.append(ev)
         except Exception:
-            sys.stderr.write(traceback.format_exc())
+            user_stderr().write(traceback.format_exc())
 
     if error is not None:
         tail.append({"type": "error", "id": exec_id, **error})
@@ -1171,7 +1186,7 @@ def main():
         try:
             msg = json.loads(line.decode("utf-8", "replace"))
         except ValueError:
-            sys.stderr.write("python_executor: bad command line ignored\n")
+            user_stderr().write("python_executor: bad command line ignored\n")
             continue
         if not isinstance(msg, dict):
             continue
@@ -1184,7 +1199,7 @@ def main():
             elif kind == "shutdown":
                 break
             else:
-                sys.stderr.write("python_executor: unknown command %r ignored\n" % (kind,))
+                user_stderr().write("python_executor: unknown command %r ignored\n" % (kind,))
         except KeyboardInterrupt:
             # A second SIGINT racing with the end of a run (before `done`
             # was written): make sure the daemon still gets its `done`.

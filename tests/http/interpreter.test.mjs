@@ -169,6 +169,18 @@ describe('execute', () => {
     await json(daemon.baseUrl, 'DELETE', `/api/contexts/${ctx.contextId}`);
   });
 
+  test('a cell that deletes or detaches sys.stdout and sys.stderr keeps its context', async () => {
+    const ctx = await createContext();
+    await run(ctx.contextId, 'import sys\nkept = 7\ndel sys.stdout');
+    await run(ctx.contextId, 'import sys\ndel sys.stderr\n1/0');
+    await run(ctx.contextId, 'import sys\nsys.stdout.detach()\nsys.stderr.detach()');
+    const events = await run(ctx.contextId, "import sys\nprint('out', kept)\nprint('err', file=sys.stderr)");
+    assert.equal(text(events, 'stdout'), 'out 7\n');
+    assert.equal(text(events, 'stderr'), 'err\n');
+    assert.equal(events.at(-1).type, 'execution_complete');
+    await json(daemon.baseUrl, 'DELETE', `/api/contexts/${ctx.contextId}`);
+  });
+
   test('env_vars and cwd reach the code', async () => {
     const events = await run(py.contextId, "import os\n(os.environ['GREETING'], os.getcwd())");
     assert.equal(events.find((e) => e.type === 'result').text, `('hello', '${workspace}')`);
