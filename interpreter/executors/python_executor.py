@@ -137,14 +137,12 @@ def reopen_closed_streams():
     print in the context fail: the next run gets fresh streams on fds 1 and
     2 instead."""
     for name, fd in (("stdout", 1), ("stderr", 2)):
-        old = getattr(sys, "__%s__" % name, None)
+        real = "__%s__" % name
+        old = getattr(sys, real, None)
         if _unusable(old):
-            new = _make_stream(fd)
-            setattr(sys, "__%s__" % name, new)
-        else:
-            new = old
-        if not hasattr(sys, name) or (getattr(sys, name) is old and new is not old):
-            setattr(sys, name, new)
+            setattr(sys, real, _make_stream(fd))
+        if not hasattr(sys, name) or getattr(sys, name) is old:
+            setattr(sys, name, getattr(sys, real))
 
 
 def user_stderr():
