@@ -85,6 +85,11 @@ class SwapsStdout:
         return "swapped"
 
 
+class OwnStrInt(int):
+    def __str__(self):
+        return "own"
+
+
 def outcome(print_fn, case):
     """Runs case(print_fn) and returns everything it could observe."""
     saved = sys.stdout
@@ -324,6 +329,13 @@ CASES = {
     "str() changes the file's encoding": reencoding(),
     "plain arguments: bool, None, float, int": on_text_file(True, None, 1.5, 10**30, -0.0),
     "flush's truth asked once, bad sep": flush_asked_once(sep=3),
+    "ints: zero, signs, the edges of a long long and past them": on_text_file(
+        0, -1, 7, -(2**63), 2**63 - 1, 2**63, -(2**63) - 1, 10**30, -(10**30)),
+    "ints and bools": on_text_file(1, True, 0, False),
+    "int subclass with its own str": on_text_file(OwnStrInt(3), 4),
+    "ints with a non-ASCII sep": on_text_file(1, 22, -333, sep="→"),
+    "ints between non-ASCII text": on_text_file(5, "é", -7, "😀", 8, end="…\n"),
+    "ASCII file, unencodable after an int": on_text_file(12, "é", 3, make=lambda: text_file(encoding="ascii")),
 }
 
 
