@@ -2,7 +2,10 @@
 // Prints: ROW<TAB>name<TAB>unit<TAB>median<TAB>p99-or-dash
 // Every loop is bounded in count and in time; contexts made here are deleted.
 
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
   baseUrl as base,
   closeConnections,
@@ -149,6 +152,29 @@ async function benchPrintLoop() {
   await remove(id);
 }
 
+// Other requests while a context turns out 20 MB results back to back: the
+// results are parsed and re-encoded off the I/O thread.
+async function benchPingDuringLargeResults() {
+  const id = await create('python');
+  const code = "from IPython.display import HTML, display\ndisplay(HTML('x' * 20_000_000))";
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-bench-'));
+  const body = path.join(dir, 'body.json');
+  fs.writeFileSync(body, JSON.stringify({ context_id: id, code }));
+  // A separate process runs them, so that this one's event loop is not the one reading 20 MB.
+  const runner = spawn('bash', ['-c', `while curl -s -o /dev/null --data-binary @"$0" "$1"; do :; done`, body, `${base}/api/execute/code`], {
+    stdio: 'ignore',
+  });
+  try {
+    const r = wrk('/api/ping', ['-t1', '-c1', '-d4s']);
+    printRow('ping while 20 MB results stream (wrk)', 'ms', r.p50, r.p99);
+  } finally {
+    runner.kill('SIGKILL');
+    await new Promise((resolve) => (runner.exitCode !== null ? resolve() : runner.once('exit', resolve)));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  await remove(id);
+}
+
 function rssMiB(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024;
@@ -166,6 +192,7 @@ try {
   await benchCreate();
   for (const language of ['python', 'javascript', 'typescript']) await remove(await benchOnePlusOne(language));
   await benchPrintLoop();
+  await benchPingDuringLargeResults();
   await benchIdleRss('python', 'import os\nos.getpid()');
   await benchIdleRss('javascript', 'process.pid');
   await benchIdleRss('typescript', 'process.pid');

@@ -80,19 +80,24 @@ void code_run::on_output(output_stream s, std::string text) {
   channel_->send_frame(output_frame(s == output_stream::err, text));
 }
 
+std::string code_run::prepare_result(nlohmann::json ev) const {
+  auto data = ev.find("data");
+  auto metadata = ev.find("metadata");
+  if (data == ev.end()) return {};
+  // Moved, not copied: a result can be a large rendered output.
+  auto r = result_event(std::move(*data),
+                        metadata == ev.end() ? nlohmann::json::object() : std::move(*metadata));
+  return r ? http::sse_frame(*r) : std::string();
+}
+
+void code_run::on_result(std::string prepared) {
+  if (finished_ || prepared.empty()) return;
+  channel_->send_frame(std::move(prepared));
+}
+
 void code_run::on_event(nlohmann::json ev) {
   if (finished_) return;
   const auto& type = ev["type"].get_ref<const std::string&>();
-  if (type == "result") {
-    auto data = ev.find("data");
-    auto metadata = ev.find("metadata");
-    if (data == ev.end()) return;
-    // Moved, not copied: a result can be a large rendered output.
-    if (auto r = result_event(std::move(*data), metadata == ev.end() ? nlohmann::json::object()
-                                                                     : std::move(*metadata)))
-      channel_->send(*r);
-    return;
-  }
   if (type == "error") {
     error_ = error_event_from(ev);
     return;

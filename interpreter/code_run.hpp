@@ -41,6 +41,8 @@ class code_run : public executor_listener, public std::enable_shared_from_this<c
   void abort(std::string evalue);
 
   void on_output(output_stream s, std::string text) override;
+  std::string prepare_result(nlohmann::json event) const override;
+  void on_result(std::string prepared) override;
   void on_event(nlohmann::json event) override;
   void on_exit(process::exit_status st) override;
   bool accepts_output() override;

@@ -5,8 +5,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -22,6 +24,10 @@ constexpr std::size_t k_read_chunk_bytes = 64 * 1024;
 constexpr std::size_t k_drain_limit_bytes = 1024 * 1024;
 // A result event carries at most one rendered output (a figure, a table).
 constexpr std::size_t k_max_event_line_bytes = 64 * 1024 * 1024;
+// Parsing and re-encoding take about 10 ms a MiB: a line this long is
+// handled on the blocking pool, so that other requests are not held up.
+constexpr std::size_t k_offload_line_bytes = 256 * 1024;
+constexpr std::size_t k_events_per_turn_bytes = 1024 * 1024;
 constexpr std::size_t k_startup_stderr_bytes = 2048;
 // How long an unfinished line may wait for the rest of it.
 constexpr auto k_line_hold = std::chrono::milliseconds(10);
@@ -155,6 +161,11 @@ void executor::arm_output(output_stream s) {
 
 void executor::on_output_readable(output_stream s) {
   if (state_ == state::dead) return;
+  // What is printed after an event being parsed waits for it.
+  if (offloading_) {
+    output_deferred_ = true;
+    return;
+  }
   // Both pipes, stdout first: a line and the stderr line printed after it
   // then leave in the order they were printed.
   read_output(output_stream::out, k_read_chunk_bytes);
@@ -283,19 +294,24 @@ void executor::drain_output() {
 // --- events (fd 4) ---
 
 void executor::arm_events() {
-  if (state_ == state::dead || !events_.is_open()) return;
+  if (state_ == state::dead || !events_.is_open() || events_armed_ || offloading_) return;
+  events_armed_ = true;
   events_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                      [self = shared_from_this()](const boost::system::error_code& ec) {
+                       self->events_armed_ = false;
                        if (ec) return;
                        self->read_events();
                        self->arm_events();
                      });
 }
 
-void executor::read_events() {
+bool executor::read_events() {
+  handle_event_lines();  // what an offloaded line held up
   char buf[k_read_chunk_bytes];
-  for (;;) {
-    ssize_t n = ::read(events_.native_handle(), buf, sizeof buf);
+  // A large event arrives over many turns, with other work in between.
+  std::size_t budget = k_events_per_turn_bytes;
+  while (!offloading_ && state_ != state::dead && events_.is_open() && budget > 0) {
+    ssize_t n = ::read(events_.native_handle(), buf, std::min(sizeof buf, budget));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       if (n == 0 || errno != EAGAIN) {
@@ -305,17 +321,91 @@ void executor::read_events() {
       }
       break;
     }
+    // The executor flushed what it printed before writing an event: one
+    // drain of fd 1/2 serves every line this read starts.
+    budget -= static_cast<std::size_t>(n);
+    if (!event_lines_.in_line()) drained_ = false;
     event_lines_.append(std::string_view(buf, static_cast<std::size_t>(n)));
-    // The executor wrote every event of this read after flushing what it
-    // printed before it: one drain of fd 1/2 serves all of them.
-    drained_ = false;
-    while (auto line = event_lines_.next()) {
-      if (state_ == state::dead) return;
-      report_dropped_events();  // before the events that came after it
-      if (auto ev = parse_event_line(*line)) handle_event(std::move(*ev));
-    }
+    handle_event_lines();
   }
-  report_dropped_events();
+  if (!offloading_) report_dropped_events();
+  return budget == 0;
+}
+
+void executor::handle_event_lines() {
+  while (!offloading_ && state_ != state::dead) {
+    auto line = event_lines_.next();
+    if (!line) break;
+    report_dropped_events();  // before the events that came after it
+    bool continued = std::exchange(partial_drained_, false);
+    if (line->size() >= k_offload_line_bytes) {
+      drain_for_event();
+      offload_event_line(event_lines_.take_returned(), continued);
+      return;
+    }
+    if (auto ev = parse_event_line(*line)) handle_event(std::move(*ev), std::nullopt);
+    // The lines after one that began in an earlier read began later.
+    if (continued) drained_ = false;
+  }
+  if (offloading_ || state_ == state::dead) return;
+  // A line has begun to arrive: its writer is still busy with it (or just
+  // done), so fd 1/2 hold what was printed before it and nothing after.
+  if (event_lines_.in_line() && !partial_drained_) {
+    drain_for_event();
+    partial_drained_ = true;
+  }
+}
+
+void executor::drain_for_event() {
+  if (drained_) return;
+  drained_ = true;
+  if (listener_) drain_output();
+}
+
+void executor::offload_event_line(std::string line, bool continued) {
+  offloading_ = true;
+  boost::asio::post(blocking_, [self = shared_from_this(), listener = listener_,
+                                line = std::move(line), continued]() mutable {
+    auto ev = parse_event_line(line);
+    std::string().swap(line);
+    std::optional<std::string> prepared;
+    if (ev && listener) {
+      auto type = ev->find("type");
+      auto id = ev->find("id");
+      if (*type == "result" && id != ev->end()) {
+        // What handle_event needs to know whose it is; the rest is prepared.
+        nlohmann::json stub = {{"type", "result"}, {"id", std::move(*id)}};
+        prepared = listener->prepare_result(std::move(*ev));
+        *ev = std::move(stub);
+      }
+    }
+    // Both owners are let go on the strand, where they live.
+    auto& s = self->strand_;
+    boost::asio::post(s, [self = std::move(self), listener = std::move(listener),
+                          ev = std::move(ev), prepared = std::move(prepared), continued]() mutable {
+      self->on_event_line_parsed(std::move(ev), std::move(prepared), continued);
+    });
+  });
+}
+
+void executor::on_event_line_parsed(std::optional<nlohmann::json> ev,
+                                    std::optional<std::string> prepared, bool continued) {
+  offloading_ = false;
+  if (state_ == state::dead) return;
+  if (ev) handle_event(std::move(*ev), std::move(prepared));
+  if (continued) drained_ = false;
+  if (exit_deferred_) {
+    auto st = *std::exchange(exit_deferred_, std::nullopt);
+    on_process_exit(st);
+    return;
+  }
+  read_events();
+  arm_events();
+  if (output_deferred_ && !offloading_) {
+    output_deferred_ = false;
+    arm_output(output_stream::out);
+    arm_output(output_stream::err);
+  }
 }
 
 void executor::report_dropped_events() {
@@ -332,10 +422,11 @@ void executor::report_dropped_events() {
                   {"evalue", "A result or error of this run was larger than " +
                                  std::to_string(k_max_event_line_bytes / (1024 * 1024)) +
                                  " MiB once encoded and was dropped"},
-                  {"traceback", nlohmann::json::array()}});
+                  {"traceback", nlohmann::json::array()}},
+                 std::nullopt);
 }
 
-void executor::handle_event(nlohmann::json ev) {
+void executor::handle_event(nlohmann::json ev, std::optional<std::string> prepared_result) {
   const auto& type = ev["type"].get_ref<const std::string&>();
   if (type == "ready") {
     if (state_ != state::starting) return;
@@ -360,11 +451,12 @@ void executor::handle_event(nlohmann::json ev) {
   if (!listener_ || id == ev.end() || !id->is_string() || *id != run_id_) return;  // stale
   // The executor flushed fd 1/2 before writing this event: what they hold
   // now was printed before it.
-  if (!drained_) {
-    drain_output();
-    drained_ = true;
-  }
-  if (auto listener = listener_) listener->on_event(std::move(ev));
+  drain_for_event();
+  auto listener = listener_;
+  if (!listener) return;
+  if (type != "result") return listener->on_event(std::move(ev));
+  listener->on_result(prepared_result ? std::move(*prepared_result)
+                                      : listener->prepare_result(std::move(ev)));
 }
 
 // --- commands (fd 3) ---
@@ -437,8 +529,14 @@ void executor::kill() {
 
 void executor::on_process_exit(process::exit_status st) {
   if (state_ == state::dead) return;  // killed by us
-  // Whatever the executor wrote before it ended still counts.
-  read_events();
+  // Whatever the executor wrote before it ended still counts, an event
+  // being parsed off the strand included.
+  while (!offloading_ && read_events()) {
+  }
+  if (offloading_) {
+    exit_deferred_ = st;
+    return;
+  }
   drain_output();
   bool was_starting = state_ == state::starting;
   state_ = state::dead;

@@ -39,8 +39,13 @@ class executor_listener {
   virtual ~executor_listener() = default;
   // Bytes the user code printed, cut at UTF-8 character boundaries.
   virtual void on_output(output_stream s, std::string text) = 0;
-  // A result / error / done event of the current run. Every byte printed
-  // before the executor wrote the event has been passed to on_output first.
+  // A result event of the current run made into what on_result delivers
+  // ("" for nothing). A large one is prepared on the blocking pool, so this
+  // must use nothing that the listener's other methods change.
+  virtual std::string prepare_result(nlohmann::json event) const = 0;
+  // A result, prepared; an error or done event. Every byte printed before
+  // the executor wrote the event has been passed to on_output first.
+  virtual void on_result(std::string prepared) = 0;
   virtual void on_event(nlohmann::json event) = 0;
   virtual void on_exit(process::exit_status st) = 0;
   // Backpressure: while false, stdout/stderr are not read (the executor
@@ -106,10 +111,19 @@ class executor : public std::enable_shared_from_this<executor> {
   void emit_held(output_stream s);
   void flush_held();
   void arm_events();
-  void read_events();
+  // Reads and handles event lines, up to a budget; true if it was used up.
+  bool read_events();
+  void handle_event_lines();
   // Tells the log, and the run in progress, of event lines dropped as too long.
   void report_dropped_events();
-  void handle_event(nlohmann::json ev);
+  // Drains fd 1/2 once for the event line being handled or arriving.
+  void drain_for_event();
+  // A large event line is parsed (and a result prepared) on the blocking
+  // pool; until it is handled, no later event or output is.
+  void offload_event_line(std::string line, bool continued);
+  void on_event_line_parsed(std::optional<nlohmann::json> ev, std::optional<std::string> prepared,
+                            bool continued);
+  void handle_event(nlohmann::json ev, std::optional<std::string> prepared_result);
   void send(std::string line);
   void write_next();
   void on_process_exit(process::exit_status st);
@@ -141,7 +155,15 @@ class executor : public std::enable_shared_from_this<executor> {
   boost::asio::posix::stream_descriptor events_;
   line_splitter event_lines_;
   std::size_t reported_drops_ = 0;  // event_lines_.dropped() already reported
-  bool drained_ = false;            // fd 1/2 drained for the events of the current read
+  bool events_armed_ = false;
+  // fd 1/2 have been drained for the next event line: once per read that
+  // starts a line, and as soon as a line starts arriving (its writer is
+  // still busy with it, so all they hold was printed before it).
+  bool drained_ = false;
+  bool partial_drained_ = false;  // that early drain was for the unfinished line
+  bool offloading_ = false;       // an event line is being parsed off the strand
+  bool output_deferred_ = false;  // fd 1/2 became readable meanwhile
+  std::optional<process::exit_status> exit_deferred_;
   boost::asio::posix::stream_descriptor commands_;
   std::deque<std::string> command_queue_;
   bool writing_ = false;

@@ -168,10 +168,26 @@ std::optional<std::string_view> line_splitter::next() {
       return std::nullopt;
     }
     std::string_view line(buffer_.data() + start_, nl - start_);
+    returned_ = start_;
     start_ = scan_from_ = nl + 1;
     if (line.size() <= max_line_) return line;
     ++dropped_;
   }
+}
+
+std::string line_splitter::take_returned() {
+  std::size_t end = start_ - 1;  // its '\n'
+  if (returned_ != 0 || buffer_.size() - start_ > end)
+    return buffer_.substr(returned_, end - returned_);
+  // The bytes after it stay; the buffer goes with the line.
+  std::string rest = buffer_.substr(start_);
+  std::string line = std::move(buffer_);
+  line.resize(end);
+  buffer_ = std::move(rest);
+  tail_start_ -= start_;
+  scan_from_ -= start_;
+  start_ = 0;
+  return line;
 }
 
 }  // namespace sbx::interp

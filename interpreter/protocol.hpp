@@ -54,6 +54,11 @@ class line_splitter {
   void append(std::string_view bytes);
   // The next complete line without its '\n', valid until the next append.
   std::optional<std::string_view> next();
+  // The line next() returned last, as a string of its own: a line that fills
+  // the buffer (a large one arriving over many reads) is moved, not copied.
+  std::string take_returned();
+  // Part of a line has arrived (or is being dropped) and its end has not.
+  bool in_line() const { return discarding_ || start_ < buffer_.size(); }
   std::size_t dropped() const { return dropped_; }
   std::size_t capacity() const { return buffer_.capacity(); }
 
@@ -61,6 +66,7 @@ class line_splitter {
   std::size_t max_line_;
   std::string buffer_;
   std::size_t start_ = 0;       // first byte not yet returned
+  std::size_t returned_ = 0;    // where the line next() returned last begins
   std::size_t scan_from_ = 0;   // no '\n' in [start_, scan_from_)
   std::size_t tail_start_ = 0;  // where the unfinished last line begins
   bool discarding_ = false;

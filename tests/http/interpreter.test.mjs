@@ -342,6 +342,34 @@ describe('execute', () => {
     await json(daemon.baseUrl, 'DELETE', `/api/contexts/${ctx.contextId}`);
   });
 
+  test('large results keep their place among the output around them', async () => {
+    // Each result is parsed off the I/O thread; what is printed after one waits for it.
+    const outline = (events) =>
+      events
+        .map((e) => {
+          if (e.type === 'stdout') return e.text;
+          if (e.type !== 'result') return '';
+          const format = e.html !== undefined ? 'html' : 'text';
+          return `[${format} ${e[format].slice(0, 2)} ${e[format].length}]`;
+        })
+        .join('');
+    const events = await run(
+      py.contextId,
+      'from IPython.display import HTML, display\n' +
+        'for i in range(2):\n    print("before", i)\n    display(HTML(str(i) * 2_000_000))\n' +
+        'print("after")\n"y" * 1_000_000',
+    );
+    assert.equal(
+      outline(events),
+      "before 0\n[html 00 2000000]before 1\n[html 11 2000000]after\n[text 'y 1000002]",
+    );
+    assert.equal(events.at(-1).type, 'execution_complete');
+    const js = await createContext({ language: 'javascript' });
+    const fromJs = await run(js.contextId, "console.log('first'); 'z'.repeat(3_000_000)");
+    assert.equal(outline(fromJs), `first\n[text zz 3000000]`);
+    await json(daemon.baseUrl, 'DELETE', `/api/contexts/${js.contextId}`);
+  });
+
   test('javascript: console.log and the completion value', async () => {
     const js = await createContext({ language: 'javascript' });
     const events = await run(js.contextId, "console.log('from js'); 6 * 7");

@@ -204,6 +204,30 @@ TEST_CASE("a large event line arrives whole in pieces and its buffer is released
   CHECK(lines.dropped() == 0);
 }
 
+TEST_CASE("a returned line is taken whole, and the bytes after it stay", "[interpreter]") {
+  sbx::interp::line_splitter lines(16 * 1024 * 1024);
+  const std::string big(1024 * 1024, 'x');
+  lines.append("{\"first\":1}\n{\"sec");
+  REQUIRE(lines.next() == "{\"first\":1}");
+  CHECK(lines.take_returned() == "{\"first\":1}");  // copied: the rest of the buffer stays
+  lines.append("ond\":2}\n");
+  CHECK(lines.next() == "{\"second\":2}");
+  for (std::size_t off = 0; off < big.size(); off += 65536)
+    lines.append(std::string_view(big).substr(off, 65536));
+  lines.append("\n{\"after\":3}\n{\"part");
+  REQUIRE(lines.next());
+  CHECK(lines.take_returned() == big);  // the line was the whole buffer: moved
+  CHECK(lines.next() == "{\"after\":3}");
+  CHECK_FALSE(lines.next());
+  lines.append("ial\":4}\n");
+  CHECK(lines.next() == "{\"partial\":4}");
+  CHECK_FALSE(lines.next());
+  CHECK_FALSE(lines.in_line());
+  lines.append("{\"x\"");
+  CHECK(lines.in_line());
+  CHECK(lines.dropped() == 0);
+}
+
 TEST_CASE("line splitting matches a plain split for any cut of the stream", "[interpreter]") {
   std::string stream;
   for (int i = 0; i < 200; ++i)
@@ -381,6 +405,52 @@ TEST_CASE("a run streams output, results and completion in order", "[interpreter
   CHECK(events[events.size() - 2] ==
         json{{"type", "result"}, {"text", "2"}, {"metadata", json::object()}});
   CHECK(last(events) == json{{"type", "execution_complete"}, {"execution_count", 1}});
+}
+
+namespace {
+
+// The run as text: stdout as printed, each result as [format first-char size].
+std::string outline(const std::vector<json>& events) {
+  std::string out;
+  for (const auto& e : events) {
+    const auto& type = e["type"].get_ref<const std::string&>();
+    if (type == "stdout") out += e["text"].get<std::string>();
+    if (type != "result") continue;
+    for (const char* format : {"html", "text"}) {
+      if (!e.contains(format)) continue;
+      const auto& body = e[format].get_ref<const std::string&>();
+      out += std::string("[") + format + " " + body.substr(0, 1) + " " +
+             std::to_string(body.size()) + "]";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("large results keep their place among the output around them", "[interpreter][service]") {
+  harness h;
+  auto ctx = h.create();
+  REQUIRE(ctx);
+  auto events = h.run(ctx->id,
+                      "for i in range(3):\n"
+                      "    print('before', i)\n"
+                      "    display({'text/html': str(i) * 3_000_000})\n"
+                      "print('after')\n"
+                      "=len('abc')");
+  CHECK(outline(events) ==
+        "before 0\n[html 0 3000000]before 1\n[html 1 3000000]before 2\n[html 2 3000000]after\n"
+        "[text 3 1]");
+  CHECK(last(events) == json{{"type", "execution_complete"}, {"execution_count", 1}});
+
+  // An executor that ends right after a large result: the result still
+  // comes first.
+  auto died = h.run(ctx->id,
+                    "import os\nprint('last words')\n"
+                    "display({'text/html': 'x' * 3_000_000})\nos._exit(0)");
+  CHECK(outline(died) == "last words\n[html x 3000000]");
+  CHECK(last(died)["ename"] == "InterpreterDied");
+  CHECK(h.run(ctx->id, "=7")[0]["text"] == "7");
 }
 
 TEST_CASE("state persists within a context and never crosses contexts", "[interpreter][service]") {
