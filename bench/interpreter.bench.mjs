@@ -2,7 +2,7 @@
 // Prints: ROW<TAB>name<TAB>unit<TAB>median<TAB>p99-or-dash
 // Every loop is bounded in count and in time; contexts made here are deleted.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,6 +123,20 @@ function runWrk(name, contextId, code) {
   printRow(name, 'ms', r.p50, r.p99);
 }
 
+const PYTHON = '/usr/bin/python3';
+const BARE_PRINT_LOOP = `
+import io, os, sys, time
+out = io.TextIOWrapper(io.BufferedWriter(io.FileIO(os.open(os.devnull, os.O_WRONLY), "wb"), 1 << 16), encoding="utf-8")
+sys.stdout, real = out, sys.stdout
+code = compile("for i in range(10000):\\n    print(i)\\nout.flush()", "<cell>", "exec")
+samples = []
+for _ in range(30):
+    t = time.perf_counter()
+    exec(code, {"out": out})
+    samples.append((time.perf_counter() - t) * 1000)
+real.write(" ".join("%.3f" % s for s in samples))
+`;
+
 async function benchPrintLoop() {
   const id = await create('python');
   await waitIdle('python', now() + 30_000);
@@ -137,6 +151,10 @@ async function benchPrintLoop() {
   }
   row('interpreter 10k-line print loop (python) (node client)', 'ms', samples);
   runWrk('interpreter 10k-line print loop (python) (wrk)', id, 'for i in range(10000):\n    print(i)');
+  // The machine's speed at this moment (it drifts by nearly 2x on shared
+  // cores): the same loop in a bare CPython with its own print, no daemon.
+  const bare = execFileSync(PYTHON, ['-c', BARE_PRINT_LOOP], { encoding: 'utf8' }).trim().split(' ').map(Number);
+  row('same loop, bare CPython and its builtin print (reference)', 'ms', bare);
 
   // First stdout event: how long after the print it reaches the client.
   const latency = [];
