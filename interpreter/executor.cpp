@@ -310,7 +310,17 @@ bool executor::read_events() {
   char buf[k_read_chunk_bytes];
   // A large event arrives over many turns, with other work in between.
   std::size_t budget = k_events_per_turn_bytes;
-  while (!offloading_ && state_ != state::dead && events_.is_open() && budget > 0) {
+  for (bool first = true; !offloading_ && state_ != state::dead && events_.is_open() && budget > 0;
+       first = false) {
+    // The executor flushed what it printed before writing an event: one
+    // drain of fd 1/2 serves every line a read starts. The first read's is
+    // done before it: an executor that waits for an event to be read before
+    // it prints on (as Python's does for display()) has printed nothing
+    // after it yet.
+    if (!event_lines_.in_line()) {
+      drained_ = false;
+      if (first) drain_for_event();
+    }
     ssize_t n = ::read(events_.native_handle(), buf, std::min(sizeof buf, budget));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
@@ -321,10 +331,7 @@ bool executor::read_events() {
       }
       break;
     }
-    // The executor flushed what it printed before writing an event: one
-    // drain of fd 1/2 serves every line this read starts.
     budget -= static_cast<std::size_t>(n);
-    if (!event_lines_.in_line()) drained_ = false;
     event_lines_.append(std::string_view(buf, static_cast<std::size_t>(n)));
     handle_event_lines();
   }

@@ -26,9 +26,11 @@ import os
 # Must happen before anything can import matplotlib.
 os.environ["MPLBACKEND"] = "Agg"
 
+import array
 import ast
 import base64
 import ctypes
+import fcntl
 import inspect
 import io
 import json
@@ -37,6 +39,7 @@ import re
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 import traceback
@@ -317,10 +320,36 @@ def _encode(obj):
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
 
 
-def emit(*objs):
+def _wait_until_read(limit_s=1.0):
+    """Returns once the daemon has read everything written to fd 4 (the pipe
+    holds none of it), or after limit_s.  The daemon drains fd 1 and 2 before
+    it reads an event, so what is printed after this stays after the event."""
+    unread = array.array("i", [0])
+    deadline = None
+    checks = 0
+    while True:
+        try:
+            fcntl.ioctl(EVT_FD, termios.FIONREAD, unread, True)
+        except OSError:
+            return
+        if unread[0] == 0:
+            return
+        now = time.monotonic()
+        if deadline is None:
+            deadline = now + limit_s
+        elif now > deadline:
+            return
+        # The daemon usually reads within tens of microseconds: yield for
+        # a while before sleeping in earnest.
+        checks += 1
+        time.sleep(0 if checks < 200 else 0.0001)
+
+
+def emit(*objs, wait_read=False):
     """Write event lines to fd 4, several in one write.  Atomic with respect
     to SIGINT: an interrupt arriving while the main thread writes is
-    re-raised afterwards."""
+    re-raised afterwards.  With wait_read, a run's event written in the
+    middle of it (a display) is read by the daemon before the run prints on."""
     if _IS_FORK_CHILD:
         return  # a forked process has no event channel
     data = b"".join([_encode(obj) for obj in objs])
@@ -340,6 +369,8 @@ def emit(*objs):
         finally:
             if main:
                 STATE.in_emit -= 1
+    if wait_read and main and STATE.running:
+        _wait_until_read()
     if main and STATE.pending_interrupt and STATE.running and not STATE.in_emit:
         STATE.pending_interrupt = False
         STATE.last_interrupt = time.monotonic()
@@ -471,10 +502,10 @@ def result_event(data, metadata):
     return {"type": "result", "id": STATE.current_id, "data": data, "metadata": md}
 
 
-def emit_result(data, metadata):
+def emit_result(data, metadata, wait_read=True):
     ev = result_event(data, metadata)
     if ev is not None:
-        emit(ev)
+        emit(ev, wait_read=wait_read)
 
 
 # --------------------------------------------------------------------------
@@ -764,7 +795,7 @@ class SandboxDisplayPublisher(DisplayPublisher):
     """display(...) calls: one result event each, emitted immediately."""
 
     def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
-        emit_result(data, metadata)
+        emit_result(data, metadata, wait_read=True)
 
     def clear_output(self, wait=False):
         pass

@@ -370,6 +370,20 @@ describe('execute', () => {
     await json(daemon.baseUrl, 'DELETE', `/api/contexts/${js.contextId}`);
   });
 
+  test('each display keeps its place between the prints around it', async () => {
+    // The executor prints on only once the daemon has read the display.
+    const events = await run(
+      py.contextId,
+      'from IPython.display import HTML, display\n' +
+        'for i in range(30):\n    print(i, flush=True)\n    display(HTML(f"<i>{i}</i>"))\nprint("end")',
+    );
+    const order = events
+      .map((e) => (e.type === 'stdout' ? e.text : e.type === 'result' ? `${e.html}\n` : ''))
+      .join('');
+    const expected = Array.from({ length: 30 }, (_, i) => `${i}\n<i>${i}</i>\n`).join('') + 'end\n';
+    assert.equal(order, expected);
+  });
+
   test('javascript: console.log and the completion value', async () => {
     const js = await createContext({ language: 'javascript' });
     const events = await run(js.contextId, "console.log('from js'); 6 * 7");
