@@ -310,16 +310,14 @@ bool executor::read_events() {
   char buf[k_read_chunk_bytes];
   // A large event arrives over many turns, with other work in between.
   std::size_t budget = k_events_per_turn_bytes;
-  for (bool first = true; !offloading_ && state_ != state::dead && events_.is_open() && budget > 0;
-       first = false) {
+  while (!offloading_ && state_ != state::dead && events_.is_open() && budget > 0) {
     // The executor flushed what it printed before writing an event: one
-    // drain of fd 1/2 serves every line a read starts. The first read's is
-    // done before it: an executor that waits for an event to be read before
-    // it prints on (as Python's does for display()) has printed nothing
-    // after it yet.
+    // drain of fd 1/2 serves every line a read starts. It is done before the
+    // read: an executor that waits for an event to be read before it prints
+    // on (as Python's does for display()) has printed nothing after it yet.
     if (!event_lines_.in_line()) {
       drained_ = false;
-      if (first) drain_for_event();
+      drain_for_event();
     }
     ssize_t n = ::read(events_.native_handle(), buf, std::min(sizeof buf, budget));
     if (n < 0 && errno == EINTR) continue;
