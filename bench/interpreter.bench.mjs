@@ -156,6 +156,10 @@ async function benchPrintLoop() {
   const bare = execFileSync(PYTHON, ['-c', BARE_PRINT_LOOP], { encoding: 'utf8' }).trim().split(' ').map(Number);
   row('same loop, bare CPython and its builtin print (reference)', 'ms', bare);
 
+  const js = await create('javascript');
+  runWrk('interpreter 10k-line console.log loop (javascript) (wrk)', js, 'for (let i = 0; i < 10000; i++) console.log(i)');
+  await remove(js);
+
   // First stdout event: how long after the print it reaches the client.
   const latency = [];
   for (let i = 0; i < 30 && now() < stopAt + 10_000; i++) {

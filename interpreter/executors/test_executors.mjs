@@ -689,6 +689,24 @@ describe('javascript executor', { timeout: 5 * SLOW }, () => {
     await js.stdoutSince(h, 'second\n');
   });
 
+  test('a tight console.log loop reaches fd 1 whole, in order, and before what comes after it', async () => {
+    const expected = Array.from({ length: 20000 }, (_, i) => `${i}\n`).join('');
+    const r = await js.run('for (let i = 0; i < 20000; i++) console.log(i)');
+    assert.equal(r.done.success, true);
+    await js.stdoutSince(r, expected);
+    // A program started after the loop prints after it.
+    const child = await js.run(
+      'for (let i = 0; i < 2000; i++) console.log("x"); require("child_process").execSync("echo child", { stdio: "inherit" })',
+    );
+    await js.stdoutSince(child, `${'x\n'.repeat(2000)}child\n`);
+    // What the loop gathered last is written while the cell waits, not at its end.
+    const waiting = js.start('for (let i = 0; i < 1000; i++) console.log("w" + i); await new Promise(() => {})');
+    await js.stdoutSince(waiting, 'w999\n');
+    js.interrupt();
+    const w = await js.finish(waiting, 20_000);
+    assert.equal(w.errors[0].ename, 'Interrupted');
+  });
+
   // Last in this suite: the executor keeps listening for SIGINT afterwards.
   test('after user code listens for SIGINT, it hears idle SIGINTs and runs stay interruptible', async () => {
     const reg = await js.run('process.on("SIGINT", () => console.log("heard SIGINT")); "listening"');
