@@ -324,6 +324,7 @@ def _wait_until_read(limit_s=1.0):
     """Returns once the daemon has read everything written to fd 4 (the pipe
     holds none of it), or after limit_s.  The daemon drains fd 1 and 2 before
     it reads an event, so what is printed after this stays after the event."""
+    __tracebackhide__ = True  # an interrupt landing here is the cell's
     unread = array.array("i", [0])
     deadline = None
     checks = 0
@@ -350,6 +351,7 @@ def emit(*objs, wait_read=False):
     to SIGINT: an interrupt arriving while the main thread writes is
     re-raised afterwards.  With wait_read, a run's event written in the
     middle of it (a display) is read by the daemon before the run prints on."""
+    __tracebackhide__ = True  # an interrupt landing here is the cell's
     if _IS_FORK_CHILD:
         return  # a forked process has no event channel
     data = b"".join([_encode(obj) for obj in objs])
@@ -502,7 +504,8 @@ def result_event(data, metadata):
     return {"type": "result", "id": STATE.current_id, "data": data, "metadata": md}
 
 
-def emit_result(data, metadata, wait_read=True):
+def emit_result(data, metadata, wait_read=False):
+    __tracebackhide__ = True  # an interrupt landing here is the cell's
     ev = result_event(data, metadata)
     if ev is not None:
         emit(ev, wait_read=wait_read)
@@ -795,6 +798,7 @@ class SandboxDisplayPublisher(DisplayPublisher):
     """display(...) calls: one result event each, emitted immediately."""
 
     def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+        __tracebackhide__ = True  # an interrupt landing here is the cell's
         emit_result(data, metadata, wait_read=True)
 
     def clear_output(self, wait=False):
@@ -957,6 +961,20 @@ def make_shell():
 # Execution
 # --------------------------------------------------------------------------
 
+_OWN_FRAME = "File %s:" % os.path.abspath(__file__)
+
+
+def _without_executor_frames(chunks):
+    """An interrupt that lands while the executor writes out a display for
+    the cell: IPython's traceback (one chunk per frame, the exception line
+    last) ends at the cell's call into IPython, as if it had landed there."""
+    for i, chunk in enumerate(chunks[:-1]):
+        head = chunk.lstrip()
+        if head.startswith(_OWN_FRAME) or head.startswith("[... skipping hidden"):
+            return chunks[:i] + chunks[-1:]
+    return chunks
+
+
 def format_error(etype, evalue, stb=None):
     if etype is None and evalue is not None:
         etype = type(evalue)
@@ -972,10 +990,11 @@ def format_error(etype, evalue, stb=None):
             text += " (line %d)" % evalue.lineno
     lines = []
     if stb:
-        if isinstance(stb, str):
-            stb = [stb]
-        for chunk in stb:
-            lines.extend(strip_ansi(str(chunk)).split("\n"))
+        chunks = [strip_ansi(str(chunk)) for chunk in ([stb] if isinstance(stb, str) else stb)]
+        if ename == "KeyboardInterrupt":
+            chunks = _without_executor_frames(chunks)
+        for chunk in chunks:
+            lines.extend(chunk.split("\n"))
     elif evalue is not None:
         lines = "".join(traceback.format_exception(etype, evalue, evalue.__traceback__)).split("\n")
     while lines and not lines[-1].strip():

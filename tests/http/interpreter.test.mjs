@@ -314,6 +314,23 @@ describe('execute', () => {
     assert.match(converted.at(-1).evalue, /timed out after 300 ms; the code then raised ValueError: gave up/);
   });
 
+  test("an interrupt that lands while a display is written shows the cell's frames, not the executor's", async () => {
+    // Most of this loop's time is spent writing the display out.
+    const events = await run(
+      py.contextId,
+      'from IPython.display import HTML, display\nwhile True:\n    display(HTML("x" * 5_000_000))',
+      { timeout_ms: 300 },
+    );
+    const last = events.at(-1);
+    assert.equal(last.ename, 'TimeoutError');
+    const traceback = last.traceback.join('\n');
+    assert.match(traceback, /display\(HTML\("x" \* 5_000_000\)\)/);
+    assert.doesNotMatch(traceback, /python_executor\.py|skipping hidden/);
+    assert.match(last.traceback.at(-1), /^KeyboardInterrupt/);
+    const next = await run(py.contextId, '6 * 7');
+    assert.equal(next.find((e) => e.type === 'result')?.text, '42');
+  });
+
   test('a result too large to deliver is an error, and the context goes on', async () => {
     const big = await run(py.contextId, "'b' * 70_000_000");
     assert.equal(big.at(-1).type, 'error');
