@@ -371,12 +371,12 @@ def emit(*objs, wait_read=False):
         finally:
             if main:
                 STATE.in_emit -= 1
-    if wait_read and main and STATE.running:
-        _wait_until_read()
     if main and STATE.pending_interrupt and STATE.running and not STATE.in_emit:
         STATE.pending_interrupt = False
         STATE.last_interrupt = time.monotonic()
         raise KeyboardInterrupt
+    if wait_read and main and STATE.running:
+        _wait_until_read()
 
 
 # After a KeyboardInterrupt has been raised, further SIGINTs within this many
