@@ -183,14 +183,16 @@ async function benchPingDuringLargeResults() {
   const body = path.join(dir, 'body.json');
   fs.writeFileSync(body, JSON.stringify({ context_id: id, code }));
   // A separate process runs them, so that this one's event loop is not the one reading 20 MB.
+  // Its own process group, so that ending it ends the curl in flight too.
   const runner = spawn('bash', ['-c', `while curl -s -o /dev/null --data-binary @"$0" "$1"; do :; done`, body, `${base}/api/execute/code`], {
     stdio: 'ignore',
+    detached: true,
   });
   try {
     const r = wrk('/api/ping', ['-t1', '-c1', '-d4s']);
     printRow('ping while 20 MB results stream (wrk)', 'ms', r.p50, r.p99);
   } finally {
-    runner.kill('SIGKILL');
+    process.kill(-runner.pid, 'SIGKILL');
     await new Promise((resolve) => (runner.exitCode !== null ? resolve() : runner.once('exit', resolve)));
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -43,8 +43,9 @@ class executor_listener {
   // ("" for nothing). A large one is prepared on the blocking pool, so this
   // must use nothing that the listener's other methods change.
   virtual std::string prepare_result(nlohmann::json event) const = 0;
-  // A result, prepared; an error or done event. Every byte printed before
-  // the executor wrote the event has been passed to on_output first.
+  // A result, as prepare_result made it; an error or done event. For both,
+  // every byte printed before the executor wrote the event has been passed
+  // to on_output first.
   virtual void on_result(std::string prepared) = 0;
   virtual void on_event(nlohmann::json event) = 0;
   virtual void on_exit(process::exit_status st) = 0;
@@ -156,11 +157,12 @@ class executor : public std::enable_shared_from_this<executor> {
   line_splitter event_lines_;
   std::size_t reported_drops_ = 0;  // event_lines_.dropped() already reported
   bool events_armed_ = false;
-  // fd 1/2 have been drained for the next event line: once per read that
-  // starts a line, and as soon as a line starts arriving (its writer is
-  // still busy with it, so all they hold was printed before it).
+  // fd 1/2 have been drained for the next event line: before each read
+  // that starts a line, and when a line begins to arrive after another ended
+  // in the same read (its writer is still busy with it, so all they hold
+  // was printed before it).
   bool drained_ = false;
-  bool partial_drained_ = false;  // that early drain was for the unfinished line
+  bool partial_drained_ = false;  // the unfinished line has had its drain
   bool offloading_ = false;       // an event line is being parsed off the strand
   bool output_deferred_ = false;  // fd 1/2 became readable meanwhile
   std::optional<process::exit_status> exit_deferred_;
